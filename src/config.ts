@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every setting the server reads from the environment, with its default. */
+export const configSchema = z.object({
+  PORT: port.default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_NAME: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits and _ . @ - only').optional(),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  PG_PORT: port.optional(),
+  DB_POOL_SIZE: positiveInt.max(100).default(10),
+  DB_TIMEOUT_MS: positiveInt.default(5_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export type ConfigError = { readonly variable: string; readonly message: string };
+
+/** Parses the environment; the error names each variable that is wrong, so start-up can say so and exit. */
+export function parseConfig(env: NodeJS.ProcessEnv): { ok: true; value: Config } | { ok: false; error: ConfigError[] } {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    error: parsed.error.issues.map((issue) => ({
+      variable: String(issue.path[0] ?? '(environment)'),
+      message: issue.message,
+    })),
+  };
+}

@@ -1,0 +1,495 @@
+import nact from 'nact';
+import type { Logger } from 'pino';
+import { KILLED, crash, describeReason, type ExitReason } from './exit-reason.js';
+import { err, ok, type Result } from './result.js';
+
+/**
+ * The process layer: OTP processes over nact mailboxes.
+ *
+ * nact gives each actor a mailbox and runs one message at a time; this file adds
+ * what OTP has and nact lacks: pids that die (a message to a dead incarnation is
+ * dropped, never delivered to its restarted successor), calls that fail fast when
+ * the callee dies, monitors with DOWN notices, named registration, and links from a
+ * supervisor to its children.
+ *
+ * Every nact actor is spawned directly under the nact system, named by its pid
+ * number. The supervision tree is kept here, not in nact's parent/child tree,
+ * because nact copies an actor's whole children map into the context of every
+ * message it handles: a Sessions supervisor with 19,000 nact children would copy
+ * 19,000 entries per session start. Logical paths (/app/endpoint/sessions/s1)
+ * are ours and appear in every log line.
+ */
+
+/** What a process accepts: the messages of call, cast and plain sends (info). */
+export interface Protocol {
+  readonly call: unknown;
+  readonly cast: unknown;
+  readonly info: unknown;
+}
+
+/** A process identifier. Valid for one incarnation only, as in Erlang. */
+export interface Pid<P extends Protocol = Protocol> {
+  readonly id: number;
+  readonly path: string;
+  /** Phantom: lets the compiler check what is sent to this pid. */
+  readonly protocol?: P;
+}
+
+/** A registered name: resolves to whichever incarnation holds it now. */
+export interface Name<P extends Protocol = Protocol> {
+  readonly registered: string;
+  readonly protocol?: P;
+}
+
+export type Dest<P extends Protocol> = Pid<P> | Name<P>;
+
+export const name = <P extends Protocol>(registered: string): Name<P> => ({ registered });
+
+export interface MonitorRef {
+  readonly id: number;
+  readonly pid: Pid;
+}
+
+/** The notice a monitoring process receives in handleInfo when the target stops. */
+export interface Down {
+  readonly type: 'DOWN';
+  readonly ref: MonitorRef;
+  readonly pid: Pid;
+  readonly reason: ExitReason;
+}
+
+export type CallError =
+  | { readonly kind: 'timeout'; readonly ms: number }
+  | { readonly kind: 'noproc' }
+  | { readonly kind: 'exit'; readonly reason: ExitReason };
+
+export function describeCallError(error: CallError): string {
+  switch (error.kind) {
+    case 'timeout':
+      return `no reply within ${error.ms} ms`;
+    case 'noproc':
+      return 'process not alive';
+    case 'exit':
+      return `process exited (${describeReason(error.reason)})`;
+  }
+}
+
+/** Where a reply goes. Opaque to handlers: pass it to reply(). */
+export interface From {
+  readonly callee: Proc;
+  readonly id: number;
+}
+
+export type StartError =
+  | { readonly kind: 'init_failed'; readonly reason: ExitReason }
+  | { readonly kind: 'already_registered'; readonly registered: string }
+  | { readonly kind: 'parent_exited' };
+
+export function describeStartError(error: StartError): string {
+  switch (error.kind) {
+    case 'init_failed':
+      return `init failed (${describeReason(error.reason)})`;
+    case 'already_registered':
+      return `name ${error.registered} is already registered`;
+    case 'parent_exited':
+      return 'parent supervisor has exited';
+  }
+}
+
+/** Where a new process goes in the tree: its path prefix, the logger it binds its path to, its supervisor. */
+export interface Parent {
+  readonly path: string;
+  readonly log: Logger;
+  readonly supervisor?: Proc;
+}
+
+interface PendingCall {
+  readonly resolve: (result: Result<unknown, CallError>) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+type Watcher = { readonly proc: Proc; readonly ref: MonitorRef } | { readonly fn: (reason: ExitReason) => void };
+
+/** Runtime record of one live process. */
+export interface Proc {
+  readonly pid: Pid;
+  readonly actor: nact.Ref<Envelope>;
+  readonly log: Logger;
+  /** The logger without this process's bindings, handed to its children. */
+  readonly baseLog: Logger;
+  readonly pending: Map<number, PendingCall>;
+  readonly monitors: Map<number, Watcher>;
+  readonly watching: Map<number, Proc>;
+  readonly links: Set<Proc>;
+  readonly linkedTo: Proc | undefined;
+  registered: string | undefined;
+  /** Set once the process is on its way out; the first reason wins. */
+  exit: ExitReason | undefined;
+  stopRequested: ExitReason | undefined;
+  terminate: ((reason: ExitReason) => Promise<void>) | undefined;
+  exited: boolean;
+  readonly exitWaiters: Array<(reason: ExitReason) => void>;
+}
+
+const CALL = 0;
+const CAST = 1;
+const INFO = 2;
+const STOP = 3;
+const INIT = 4;
+
+export type Envelope =
+  | { readonly t: typeof CALL; readonly m: unknown; readonly from: From }
+  | { readonly t: typeof CAST; readonly m: unknown }
+  | { readonly t: typeof INFO; readonly m: unknown }
+  | { readonly t: typeof STOP; readonly reason: ExitReason }
+  | { readonly t: typeof INIT; readonly run: () => unknown };
+
+const procs = new Map<number, Proc>();
+const registry = new Map<string, Proc>();
+let system: nact.ActorSystemRef | undefined;
+let seq = 0;
+
+function nactSystem(): nact.ActorSystemRef {
+  system ??= nact.start();
+  return system;
+}
+
+function lookup<P extends Protocol>(dest: Dest<P>): Proc | undefined {
+  return 'registered' in dest ? registry.get(dest.registered) : procs.get(dest.id);
+}
+
+export function whereis<P extends Protocol>(dest: Name<P>): Pid<P> | undefined {
+  return registry.get(dest.registered)?.pid as Pid<P> | undefined;
+}
+
+export function isAlive(pid: Pid): boolean {
+  return procs.has(pid.id);
+}
+
+/** Every live process, for introspection (admin tree, tests). */
+export function processCount(): number {
+  return procs.size;
+}
+
+/** Sends a plain message (handled by handleInfo). Dropped if the process is dead, as in Erlang. */
+export function send<P extends Protocol>(dest: Dest<P>, message: P['info']): void {
+  const proc = lookup(dest);
+  if (proc !== undefined) nact.dispatch(proc.actor, { t: INFO, m: message });
+}
+
+export function cast<P extends Protocol>(dest: Dest<P>, message: P['cast']): void {
+  const proc = lookup(dest);
+  if (proc !== undefined) nact.dispatch(proc.actor, { t: CAST, m: message });
+}
+
+/**
+ * A request with a typed reply. Fails with a value, never hangs: a timeout, a dead
+ * callee, or a callee that dies while the call is pending each resolve at once.
+ */
+export function call<R, P extends Protocol = Protocol>(
+  dest: Dest<P>,
+  message: P['call'],
+  timeoutMs = 5_000,
+): Promise<Result<R, CallError>> {
+  const proc = lookup(dest);
+  if (proc === undefined) return Promise.resolve(err({ kind: 'noproc' }));
+  return new Promise((resolve) => {
+    const id = ++seq;
+    const timer = setTimeout(() => {
+      proc.pending.delete(id);
+      resolve(err({ kind: 'timeout', ms: timeoutMs }));
+    }, timeoutMs);
+    proc.pending.set(id, { resolve: resolve as PendingCall['resolve'], timer });
+    nact.dispatch(proc.actor, { t: CALL, m: message, from: { callee: proc, id } });
+  });
+}
+
+/** Answers a call, now or later (a handler that returned no reply keeps `from` to answer on completion). */
+export function reply(from: From, value: unknown): void {
+  const pending = from.callee.pending.get(from.id);
+  if (pending === undefined) return;
+  from.callee.pending.delete(from.id);
+  clearTimeout(pending.timer);
+  pending.resolve(ok(value));
+}
+
+function addMonitor(target: Proc, watcher: Watcher, refId: number): void {
+  target.monitors.set(refId, watcher);
+  if ('proc' in watcher) watcher.proc.watching.set(refId, target);
+}
+
+/** Called by `watcher`: it receives a Down in handleInfo when `target` stops, or at once if already dead. */
+export function monitor(watcher: Proc, target: Pid): MonitorRef {
+  const ref: MonitorRef = { id: ++seq, pid: target };
+  const proc = procs.get(target.id);
+  if (proc === undefined) {
+    nact.dispatch(watcher.actor, { t: INFO, m: { type: 'DOWN', ref, pid: target, reason: { kind: 'noproc' } } });
+  } else {
+    addMonitor(proc, { proc: watcher, ref }, ref.id);
+  }
+  return ref;
+}
+
+export function demonitor(watcher: Proc, ref: MonitorRef): void {
+  const target = watcher.watching.get(ref.id);
+  watcher.watching.delete(ref.id);
+  target?.monitors.delete(ref.id);
+}
+
+/**
+ * For code outside any process (the socket layer, tests): runs `fn` once when
+ * the process stops, or soon if it is already dead. Returns a cancel function.
+ */
+export function onExit(pid: Pid, fn: (reason: ExitReason) => void): () => void {
+  const proc = procs.get(pid.id);
+  if (proc === undefined) {
+    queueMicrotask(() => fn({ kind: 'noproc' }));
+    return () => {};
+  }
+  const refId = ++seq;
+  addMonitor(proc, { fn }, refId);
+  return () => proc.monitors.delete(refId);
+}
+
+export function awaitExit(pid: Pid): Promise<ExitReason> {
+  return new Promise((resolve) => onExit(pid, resolve));
+}
+
+/**
+ * Asks a process to stop: it runs terminate, then exits with `reason`. If it has not
+ * exited after `timeoutMs` it is killed ('brutal' kills at once, without terminate).
+ */
+export function stop(pid: Pid, reason: ExitReason, timeoutMs: number | 'brutal'): Promise<ExitReason> {
+  const proc = procs.get(pid.id);
+  if (proc === undefined) return Promise.resolve({ kind: 'noproc' });
+  const exited = awaitExit(pid);
+  if (timeoutMs === 'brutal') {
+    kill(pid, { kind: 'killed', detail: 'brutal shutdown' });
+    return exited;
+  }
+  nact.dispatch(proc.actor, { t: STOP, reason });
+  const timer = setTimeout(() => {
+    proc.log.warn({ timeoutMs }, 'did not stop within its shutdown time; killing it');
+    kill(pid, { kind: 'killed', detail: `shutdown timeout ${timeoutMs} ms` });
+  }, timeoutMs);
+  return exited.finally(() => clearTimeout(timer));
+}
+
+/** Kills at once, like Process.exit(pid, :kill): no terminate, pending calls fail, monitors get DOWN. */
+export function kill(pid: Pid, reason: ExitReason = KILLED): boolean {
+  const proc = procs.get(pid.id);
+  if (proc === undefined || proc.exited) return false;
+  proc.exit ??= reason;
+  nact.stop(proc.actor);
+  return true;
+}
+
+/**
+ * Makes a process crash for real: its next message throws inside its own handler,
+ * so the crash goes the same way as any bug (nact fault, terminate, DOWN, supervisor).
+ */
+export function crashProcess(pid: Pid, message: string): boolean {
+  const proc = procs.get(pid.id);
+  if (proc === undefined) return false;
+  nact.dispatch(proc.actor, {
+    t: INIT,
+    run: () => {
+      throw new Error(message);
+    },
+  });
+  return true;
+}
+
+function finalize(proc: Proc, reason: ExitReason): void {
+  if (proc.exited) return;
+  proc.exited = true;
+  procs.delete(proc.pid.id);
+  if (proc.registered !== undefined && registry.get(proc.registered) === proc) registry.delete(proc.registered);
+  for (const pending of proc.pending.values()) {
+    clearTimeout(pending.timer);
+    pending.resolve(err({ kind: 'exit', reason }));
+  }
+  proc.pending.clear();
+  for (const [refId, target] of proc.watching) target.monitors.delete(refId);
+  for (const watcher of proc.monitors.values()) {
+    if ('fn' in watcher) watcher.fn(reason);
+    else if (!watcher.proc.exited) {
+      const down: Down = { type: 'DOWN', ref: watcher.ref, pid: proc.pid, reason };
+      nact.dispatch(watcher.proc.actor, { t: INFO, m: down });
+    }
+  }
+  proc.monitors.clear();
+  proc.linkedTo?.links.delete(proc);
+  // A supervisor's children do not outlive it (in OTP they are linked to it).
+  for (const child of proc.links) kill(child.pid, { kind: 'shutdown', detail: 'supervisor exited' });
+  for (const waiter of proc.exitWaiters.splice(0)) waiter(reason);
+}
+
+async function afterNactStop(proc: Proc): Promise<void> {
+  const reason = proc.exit ?? KILLED;
+  if (reason.kind === 'crash') {
+    proc.log.error({ err: reason.error }, 'crashed');
+    await proc.terminate?.(reason);
+  }
+  finalize(proc, reason);
+}
+
+export const isPromise = (value: unknown): value is Promise<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+
+/** What a process's handlers can do to themselves. */
+export interface Ctx<P extends Protocol> {
+  readonly self: Pid<P>;
+  readonly log: Logger;
+  /** The process record, for monitor/demonitor and for spawning linked children. */
+  readonly proc: Proc;
+  /** Exit after the current handler returns, running terminate with this reason. */
+  stop(reason: ExitReason): void;
+}
+
+/** The callbacks of a process, already bound to its state by the GenServer layer. */
+export interface Behaviour {
+  readonly init: () => unknown;
+  readonly call: (message: unknown, from: From) => unknown;
+  readonly cast: (message: unknown) => unknown;
+  readonly info: (message: unknown) => unknown;
+  readonly terminate: (reason: ExitReason) => unknown;
+}
+
+export interface SpawnOptions {
+  readonly parent: Parent;
+  /** The last segment of the process's path: a child spec id, a session id. */
+  readonly id: string;
+  readonly register?: string;
+  readonly logBindings?: Record<string, unknown>;
+}
+
+/**
+ * Spawns a process and runs its init in its own mailbox; resolves once init is done.
+ * A failing init, or a name already taken, is an error value and leaves no process behind.
+ */
+export function spawnProcess<P extends Protocol>(
+  options: SpawnOptions,
+  makeBehaviour: (ctx: Ctx<P>) => Behaviour,
+): Promise<Result<Pid<P>, StartError>> {
+  const { parent } = options;
+  if (parent.supervisor?.exited === true) return Promise.resolve(err({ kind: 'parent_exited' }));
+  if (options.register !== undefined && registry.has(options.register)) {
+    return Promise.resolve(err({ kind: 'already_registered', registered: options.register }));
+  }
+  const id = ++seq;
+  const path = `${parent.path}/${options.id}`;
+  const pid: Pid<P> = { id, path };
+  const log = parent.log.child({ actor: path, ...options.logBindings });
+
+  let behaviour: Behaviour | undefined;
+  const commitStop = (): Promise<void> | undefined => {
+    const reason = proc.stopRequested;
+    if (reason === undefined || proc.exit !== undefined) return undefined;
+    return runTerminate(reason).then(() => {
+      proc.exit ??= reason;
+      nact.stop(proc.actor);
+    });
+  };
+  const settle = (result: unknown): unknown => (isPromise(result) ? result.then(commitStop) : commitStop());
+
+  const handle = (_state: unknown, envelope: Envelope): unknown => {
+    // Nothing runs once the process is on its way out (killed, or exiting after terminate).
+    if (proc.exit !== undefined) return undefined;
+    // The init envelope is always first in the mailbox, so behaviour is set for everything after it.
+    if (behaviour === undefined) return envelope.t === INIT ? envelope.run() : undefined;
+    switch (envelope.t) {
+      case CALL:
+        return settle(behaviour.call(envelope.m, envelope.from));
+      case CAST:
+        return settle(behaviour.cast(envelope.m));
+      case INFO:
+        return settle(behaviour.info(envelope.m));
+      case STOP:
+        proc.stopRequested ??= envelope.reason;
+        return commitStop();
+      case INIT:
+        return envelope.run();
+    }
+  };
+
+  const actor = nact.spawn(nactSystem(), handle, `p${id}`, {
+    onCrash: (_message: unknown, error: unknown, nctx: nact.SupervisionContext<Envelope, nact.ActorSystemRef>) => {
+      proc.exit ??= crash(error);
+      return nctx.stop;
+    },
+    afterStop: () => void afterNactStop(proc),
+  }) as nact.Ref<Envelope>;
+
+  const proc: Proc = {
+    pid,
+    actor,
+    log,
+    baseLog: parent.log,
+    pending: new Map(),
+    monitors: new Map(),
+    watching: new Map(),
+    links: new Set(),
+    linkedTo: parent.supervisor,
+    registered: options.register,
+    exit: undefined,
+    stopRequested: undefined,
+    terminate: undefined,
+    exited: false,
+    exitWaiters: [],
+  };
+  let terminated = false;
+  const runTerminate = async (reason: ExitReason): Promise<void> => {
+    if (terminated || behaviour === undefined) return;
+    terminated = true;
+    try {
+      await behaviour.terminate(reason);
+    } catch (error) {
+      log.error({ err: error }, 'terminate failed');
+    }
+  };
+  proc.terminate = runTerminate;
+  procs.set(id, proc);
+  if (options.register !== undefined) registry.set(options.register, proc);
+  if (parent.supervisor !== undefined) {
+    parent.supervisor.links.add(proc);
+    const ref: MonitorRef = { id: ++seq, pid };
+    addMonitor(proc, { proc: parent.supervisor, ref }, ref.id);
+  }
+
+  const ctx: Ctx<P> = {
+    self: pid,
+    log,
+    proc,
+    stop: (reason) => {
+      proc.stopRequested ??= reason;
+    },
+  };
+
+  return new Promise((resolve) => {
+    proc.exitWaiters.push((reason) => resolve(err({ kind: 'init_failed', reason })));
+    const candidate = makeBehaviour(ctx);
+    nact.dispatch(actor, {
+      t: INIT,
+      run: () => {
+        const done = (): unknown => {
+          behaviour = candidate;
+          resolve(ok(pid));
+          return commitStop();
+        };
+        const started = candidate.init();
+        return isPromise(started) ? started.then(done) : done();
+      },
+    });
+  });
+}
+
+/** The root of a tree: a parent with no supervisor. */
+export function rootParent(log: Logger, path = ''): Parent {
+  return { path, log };
+}
+
+/** A parent for the children of a supervisor process. */
+export function childParent(ctx: Ctx<Protocol>): Parent {
+  return { path: ctx.self.path, log: ctx.proc.baseLog, supervisor: ctx.proc };
+}
