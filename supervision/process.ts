@@ -129,6 +129,7 @@ export interface Proc {
   terminate: ((reason: ExitReason) => Promise<void>) | undefined;
   exited: boolean;
   readonly exitWaiters: Array<(reason: ExitReason) => void>;
+  readonly releases: Array<() => void>;
 }
 
 const CALL = 0;
@@ -304,6 +305,13 @@ function finalize(proc: Proc, reason: ExitReason): void {
   if (proc.exited) return;
   proc.exited = true;
   procs.delete(proc.pid.id);
+  for (const release of proc.releases.splice(0)) {
+    try {
+      release();
+    } catch (error) {
+      proc.log.error({ err: error }, 'releasing a resource failed');
+    }
+  }
   if (proc.registered !== undefined && registry.get(proc.registered) === proc) registry.delete(proc.registered);
   for (const pending of proc.pending.values()) {
     clearTimeout(pending.timer);
@@ -345,6 +353,12 @@ export interface Ctx<P extends Protocol> {
   readonly proc: Proc;
   /** Exit after the current handler returns, running terminate with this reason. */
   stop(reason: ExitReason): void;
+  /**
+   * Ties an outside resource (a listen socket, a pool) to this process: `release`
+   * runs when it exits for any reason, a kill included, as the BEAM closes the
+   * ports of a dead process. Without it a killed Endpoint would keep its port.
+   */
+  owns(release: () => void): void;
 }
 
 /** The callbacks of a process, already bound to its state by the GenServer layer. */
@@ -437,6 +451,7 @@ export function spawnProcess<P extends Protocol>(
     terminate: undefined,
     exited: false,
     exitWaiters: [],
+    releases: [],
   };
   let terminated = false;
   const runTerminate = async (reason: ExitReason): Promise<void> => {
@@ -463,6 +478,9 @@ export function spawnProcess<P extends Protocol>(
     proc,
     stop: (reason) => {
       proc.stopRequested ??= reason;
+    },
+    owns: (release) => {
+      proc.releases.push(release);
     },
   };
 

@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/** A real server process (`tsx src/main.ts`), its port read from its 'listening' log line. */
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly lines: string[];
+  readonly url: string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function runServer(env: Record<string, string>): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_PRETTY: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream !== null) createInterface({ input: stream }).on('line', (line) => lines.push(line));
+  }
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, lines, exited };
+}
+
+export async function startServerProcess(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ServerProcess> {
+  const { child, lines, exited } = runServer(env);
+  const deadline = Date.now() + timeoutMs;
+  let port: number | undefined;
+  while (port === undefined) {
+    for (const line of lines) {
+      if (line.includes('"listening"')) port = (JSON.parse(line) as { port: number }).port;
+    }
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${lines.join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`server did not listen in time:\n${lines.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return {
+    child,
+    port,
+    lines,
+    url: `http://127.0.0.1:${port}`,
+    stop: (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
