@@ -3,20 +3,39 @@ import { rootParent, startSupervisor, type ChildSpec, type StartError, type Supe
 import type { Result } from '../supervision/result.js';
 import type { Config } from './config.js';
 import { endpointSpec } from './endpoint/endpoint.js';
+import { describeMigrationError, migrate } from './repo/migrations.js';
+import { repoSpec } from './repo/repo.js';
 
 /**
  * The whole supervision tree on one screen.
  *
  *   app (rest_for_one: each child depends on those before it)
+ *   ├── repo           postgres.js pool; migrations at start; group commit
  *   └── endpoint       uWS listen socket, HTTP routes
  */
-export function children(config: Config, nodeName: string): ChildSpec[] {
+export function children(config: Config, databaseUrl: string, nodeName: string): ChildSpec[] {
   const startedAt = Date.now();
-  return [endpointSpec({ config, nodeName, startedAt })];
+  return [
+    repoSpec({
+      url: databaseUrl,
+      poolSize: config.DB_POOL_SIZE,
+      timeoutMs: config.DB_TIMEOUT_MS,
+      onStart: async (sql, log) => {
+        const migrated = await migrate(sql, { log });
+        return migrated.ok ? migrated : { ok: false, error: describeMigrationError(migrated.error) };
+      },
+    }),
+    endpointSpec({ config, nodeName, startedAt }),
+  ];
 }
 
-export function startApplication(config: Config, log: Logger, nodeName: string): Promise<Result<SupervisorPid, StartError>> {
-  return startSupervisor(children(config, nodeName), {
+export function startApplication(
+  config: Config,
+  log: Logger,
+  databaseUrl: string,
+  nodeName: string,
+): Promise<Result<SupervisorPid, StartError>> {
+  return startSupervisor(children(config, databaseUrl, nodeName), {
     parent: rootParent(log),
     id: 'app',
     strategy: 'rest_for_one',

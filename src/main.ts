@@ -3,6 +3,7 @@ import { SHUTDOWN, describeReason, describeStartError, onExit, stop } from '../s
 import { startApplication } from './application.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './log.js';
+import { openDatabase } from './repo/database.js';
 
 /** Entry point: config -> logger -> the supervision tree; signals stop it in reverse order. */
 const parsed = parseConfig(process.env);
@@ -17,9 +18,17 @@ const nodeName = config.NODE_NAME ?? `${hostname()}-${process.pid}`;
 const log = createLogger(config.LOG_LEVEL, nodeName);
 
 let stopping = false;
-const started = await startApplication(config, log, nodeName);
+const database = await openDatabase(config, log);
+if (!database.ok) {
+  log.fatal(database.error);
+  log.flush();
+  process.exit(1);
+}
+const db = database.value;
+const started = await startApplication(config, log, db.url, nodeName);
 if (!started.ok) {
   log.fatal({ reason: describeStartError(started.error) }, 'application failed to start');
+  await db.stop();
   log.flush();
   process.exit(1);
 }
@@ -30,16 +39,24 @@ onExit(app, (reason) => {
   if (stopping) return;
   // The root gave up (restart intensity reached above it): nothing is left to decide, so the program ends.
   log.fatal({ reason: describeReason(reason) }, 'root supervisor exited; stopping the program');
-  log.flush();
-  process.exit(1);
+  void db.stop().finally(() => {
+    log.flush();
+    process.exit(1);
+  });
 });
+
+let stoppingSince = 0;
+// npm and tsx may relay the terminal's Ctrl-C to us again: only a signal well after the first forces an exit.
+const RELAYED_SIGNAL_MS = 2_000;
 
 async function shutdown(signal: string): Promise<void> {
   if (stopping) {
+    if (Date.now() - stoppingSince < RELAYED_SIGNAL_MS) return;
     log.warn({ signal }, 'second signal: exiting at once');
     process.exit(1);
   }
   stopping = true;
+  stoppingSince = Date.now();
   log.info({ signal }, 'shutting down');
   const bound = setTimeout(() => {
     log.error('shutdown took too long; exiting');
@@ -47,6 +64,7 @@ async function shutdown(signal: string): Promise<void> {
   }, config.SHUTDOWN_TIMEOUT_MS + 5_000);
   bound.unref();
   await stop(app, SHUTDOWN, config.SHUTDOWN_TIMEOUT_MS + 2_000);
+  await db.stop();
   log.info('stopped');
   log.flush();
   process.exit(0);

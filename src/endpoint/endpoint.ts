@@ -4,13 +4,16 @@ import {
   type GenServer,
 } from '../../supervision/index.js';
 import type { Config } from '../config.js';
-import { sendJson } from './http.js';
+import * as Repo from '../repo/repo.js';
+import { sendJson, trackAbort } from './http.js';
 import { uws, uwsRuntime } from './uws.js';
 
 /**
  * The Endpoint owns the uWS app and its listen socket: HTTP routes now,
  * WebSocket upgrades and the Sessions supervisor in later issues.
  */
+
+const HEALTH_DB_TIMEOUT_MS = 1_000;
 
 interface State {
   readonly port: number;
@@ -28,11 +31,16 @@ const endpoint: GenServer<EndpointArgs, State, EndpointProtocol> = {
   init({ config, nodeName, startedAt }, ctx) {
     const app = uws.App();
     app.get('/health', (res) => {
-      sendJson(res, '200 OK', {
-        status: 'ok',
-        node: nodeName,
-        uptime_s: Math.round((Date.now() - startedAt) / 1000),
-        uws: uwsRuntime,
+      const aborted = trackAbort(res);
+      void Repo.ping(HEALTH_DB_TIMEOUT_MS).then((database) => {
+        if (aborted()) return;
+        sendJson(res, database ? '200 OK' : '503 Service Unavailable', {
+          status: database ? 'ok' : 'degraded',
+          database,
+          node: nodeName,
+          uptime_s: Math.round((Date.now() - startedAt) / 1000),
+          uws: uwsRuntime,
+        });
       });
     });
     app.any('/*', (res) => sendJson(res, '404 Not Found', { error: 'not_found' }));

@@ -1,0 +1,32 @@
+import type { z } from 'zod';
+import type { RepoError } from '../repo/errors.js';
+
+/**
+ * Errors a client can show. `reason` is the stable machine word sent on the
+ * wire; `errors` maps a field to what is wrong with it.
+ */
+export type ChatError =
+  | { readonly reason: 'invalid_params'; readonly errors: Readonly<Record<string, string>> }
+  | { readonly reason: 'db_unavailable' }
+  | { readonly reason: 'not_found' }
+  | { readonly reason: 'forbidden' };
+
+export function invalid(error: z.ZodError): ChatError {
+  const errors: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const field = issue.path.map(String).join('.') || 'params';
+    errors[field] ??= issue.message;
+  }
+  return { reason: 'invalid_params', errors };
+}
+
+/** A constraint the context did not catch first still reaches the client as invalid input, never as a crash. */
+export function fromRepo(error: RepoError): ChatError {
+  switch (error.kind) {
+    case 'constraint':
+      return { reason: 'invalid_params', errors: { params: `rejected by the database (${error.constraint})` } };
+    case 'db_unavailable':
+    case 'query_failed':
+      return { reason: 'db_unavailable' };
+  }
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { err, ok, type Result } from '../../supervision/result.js';
+import * as Repo from '../repo/repo.js';
+import { messageRow, type MessageRow, type StoredMessageRow } from '../repo/rows.js';
+import type { User } from './accounts.js';
+import { fromRepo, invalid, type ChatError } from './errors.js';
+import { messageBody, messageId, roomName, searchQuery } from './schemas.js';
+
+/** The messages context: what is stored, who may delete it, how history is read. */
+
+/** A message as clients see it. */
+export interface ChatMessage {
+  readonly id: number;
+  readonly room: string;
+  readonly user: string;
+  readonly body: string;
+  readonly inserted_at: string;
+}
+
+export const RECENT_LIMIT = 500;
+export const PAGE_LIMIT = 50;
+
+const toChat = (row: MessageRow): ChatMessage => ({
+  id: row.id,
+  room: row.room,
+  user: row.user_name,
+  body: row.body,
+  inserted_at: row.inserted_at.toISOString(),
+});
+
+const rows = z.array(messageRow);
+
+const newMessage = z.object({ room: roomName, body: messageBody });
+
+/**
+ * Stores a message. `onCommitted` runs once it is committed, in id order with
+ * every other message (the chat uses it to broadcast); on any error nothing is
+ * stored and it never runs.
+ */
+export async function createMessage(
+  user: User,
+  input: { readonly room: unknown; readonly body: unknown },
+  onCommitted?: (message: ChatMessage) => void,
+): Promise<Result<ChatMessage, ChatError>> {
+  const parsed = newMessage.safeParse(input);
+  if (!parsed.success) return err(invalid(parsed.error));
+  const { room, body } = parsed.data;
+  const toMessage = (row: StoredMessageRow): ChatMessage => toChat({ ...row, user_name: user.name });
+  const stored = await Repo.insertMessage(
+    { room, userId: user.id, body },
+    onCommitted === undefined ? undefined : (row) => onCommitted(toMessage(row)),
+  );
+  if (!stored.ok) return err(fromRepo(stored.error));
+  return ok(toMessage(stored.value));
+}
+
+type Sql = Parameters<Repo.Job<unknown>>[0];
+
+async function list(query: (sql: Sql) => Promise<unknown>): Promise<Result<ChatMessage[], ChatError>> {
+  const result = await Repo.run(async (sql) => rows.parse(await query(sql)));
+  if (!result.ok) return err(fromRepo(result.error));
+  return ok(result.value.map(toChat));
+}
+
+/** The newest `limit` live messages of a room matching `condition`, returned oldest first. */
+function newestOfRoom(roomInput: unknown, limit: number, condition: (sql: Sql) => ReturnType<Sql>) {
+  const parsed = roomName.safeParse(roomInput);
+  if (!parsed.success) return Promise.resolve(err(invalid(parsed.error)));
+  return list(
+    (sql) => sql`
+      SELECT * FROM (
+        SELECT m.id, m.room, m.user_id, m.body, m.inserted_at, u.name AS user_name
+        FROM messages m JOIN users u ON u.id = m.user_id
+        WHERE m.room = ${parsed.data} AND m.deleted_at IS NULL ${condition(sql)}
+        ORDER BY m.id DESC LIMIT ${limit}) newest
+      ORDER BY id`,
+  );
+}
+
+/** The last `limit` messages of a room, oldest first. */
+export function recent(roomInput: unknown, limit = RECENT_LIMIT): Promise<Result<ChatMessage[], ChatError>> {
+  return newestOfRoom(roomInput, limit, (sql) => sql``);
+}
+
+/** What a client missed: the messages after `afterId` (the newest `limit` of them), oldest first. */
+export function since(roomInput: unknown, afterId: unknown, limit = RECENT_LIMIT): Promise<Result<ChatMessage[], ChatError>> {
+  const id = z.number({ error: 'must be a number' }).int().nonnegative().safeParse(afterId);
+  if (!id.success) return Promise.resolve(err(invalid(id.error)));
+  return newestOfRoom(roomInput, limit, (sql) => sql`AND m.id > ${id.data}`);
+}
+
+/** Paging back: the `limit` messages before `beforeId`, oldest first. */
+export function before(roomInput: unknown, beforeId: unknown, limit = PAGE_LIMIT): Promise<Result<ChatMessage[], ChatError>> {
+  const id = messageId.safeParse(beforeId);
+  if (!id.success) return Promise.resolve(err(invalid(id.error)));
+  return newestOfRoom(roomInput, limit, (sql) => sql`AND m.id < ${id.data}`);
+}
+
+/** Deletes (softly) a message; only its author may. Returns the room it was in. */
+export async function deleteMessage(user: User, idInput: unknown): Promise<Result<{ id: number; room: string }, ChatError>> {
+  const id = messageId.safeParse(idInput);
+  if (!id.success) return err(invalid(id.error));
+  const result = await Repo.run(async (sql) => {
+    const owned = z.object({ room: z.string(), user_id: z.string() }).optional().parse(
+      (await sql`SELECT room, user_id FROM messages WHERE id = ${id.data} AND deleted_at IS NULL`)[0],
+    );
+    if (owned === undefined) return 'not_found' as const;
+    if (owned.user_id !== user.id) return 'forbidden' as const;
+    const deleted = await sql`
+      UPDATE messages SET deleted_at = now(), updated_at = now()
+      WHERE id = ${id.data} AND user_id = ${user.id} AND deleted_at IS NULL RETURNING id`;
+    return deleted.length === 1 ? { id: id.data, room: owned.room } : ('not_found' as const);
+  });
+  if (!result.ok) return err(fromRepo(result.error));
+  return typeof result.value === 'string' ? err({ reason: result.value }) : ok(result.value);
+}
+
+/** Full-text search over bodies, newest first; in one room or everywhere. */
+export async function search(
+  queryInput: unknown,
+  options: { readonly room?: unknown; readonly limit?: number } = {},
+): Promise<Result<ChatMessage[], ChatError>> {
+  const query = searchQuery.safeParse(queryInput);
+  if (!query.success) return err(invalid(query.error));
+  const room = options.room === undefined ? undefined : roomName.safeParse(options.room);
+  if (room !== undefined && !room.success) return err(invalid(room.error));
+  const limit = options.limit ?? PAGE_LIMIT;
+  return list(
+    (sql) => sql`
+      SELECT m.id, m.room, m.user_id, m.body, m.inserted_at, u.name AS user_name
+      FROM messages m JOIN users u ON u.id = m.user_id
+      WHERE m.search @@ websearch_to_tsquery('simple', ${query.data})
+        AND m.deleted_at IS NULL
+        ${room === undefined ? sql`` : sql`AND m.room = ${room.data}`}
+      ORDER BY m.id DESC LIMIT ${limit}`,
+  );
+}
