@@ -1,0 +1,295 @@
+/**
+ * The pure presence tracker state: who is tracked where, on which node, and
+ * the diffs each change produces. No actors, no I/O; the Presence actor wraps
+ * it, batches the diffs (see DiffBatch) and broadcasts them.
+ */
+import { randomBytes } from 'node:crypto';
+import { err, ok, type Result } from '../../supervision/result.js';
+import { addMeta, emptyDiff, emptyPresenceState, type PresenceDiff, type PresenceMeta, type PresenceState } from './diff.js';
+
+/** What the app passes to track/update; phx_ref and phx_ref_prev in it are ignored (the tracker owns them). */
+export type MetaInput = Record<string, unknown>;
+
+/** The diffs one operation produced, by topic. Only topics that changed appear, and no diff is empty. */
+export type TopicDiffs = Map<string, PresenceDiff>;
+
+export type Tracked = { readonly ref: string; readonly diffs: TopicDiffs };
+
+/** One entry of a node's state as shipped to other nodes. */
+export type ReplicaEntry = { readonly topic: string; readonly owner: string; readonly key: string; readonly meta: PresenceMeta };
+
+export type TrackerOptions = {
+  /** This node's name: every local entry is tagged with it, and it is hashed into every phx_ref. */
+  readonly node: string;
+  /**
+   * Makes refs differ between two lives of the same node name (a restarted
+   * Presence actor must not reissue refs clients may still hold, since they
+   * match metas by ref only). Random unless given; tests pass it.
+   */
+  readonly incarnation?: number;
+};
+
+type Entry = {
+  readonly node: string;
+  readonly topic: string;
+  readonly owner: string;
+  readonly key: string;
+  readonly meta: PresenceMeta;
+};
+
+/** topic -> key -> phx_ref -> entry. Map order per key is tracking order, which is what `list` must show. */
+type TopicIndex = Map<string, Map<string, Map<string, Entry>>>;
+/** owner -> topic -> key -> entry: identity of an entry within one node. */
+type OwnerIndex = Map<string, Map<string, Map<string, Entry>>>;
+
+const UINT32 = 0x1_0000_0000;
+
+function randomUint32(): number {
+  return randomBytes(4).readUInt32BE(0);
+}
+
+/** FNV-1a: stable across processes, unlike anything keyed on memory or time. */
+function hashNodeName(node: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(node, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/**
+ * phx_refs as Phoenix makes them: 12 bytes, URL-safe base64, 16 characters.
+ * Layout: node hash (4) | incarnation (4) | counter (4). The node hash keeps
+ * nodes apart, the incarnation keeps restarts apart, the counter the rest.
+ */
+class RefGenerator {
+  private readonly nodeHash: number;
+  private incarnation: number;
+  private counter = 0;
+
+  constructor(node: string, incarnation: number | undefined) {
+    this.nodeHash = hashNodeName(node);
+    this.incarnation = incarnation === undefined ? randomUint32() : incarnation >>> 0;
+  }
+
+  next(): string {
+    if (this.counter === UINT32) {
+      // 4 billion refs in one life: start a new life rather than wrap around.
+      this.incarnation = (this.incarnation + 1) >>> 0;
+      this.counter = 0;
+    }
+    const bytes = Buffer.allocUnsafe(12);
+    bytes.writeUInt32BE(this.nodeHash, 0);
+    bytes.writeUInt32BE(this.incarnation, 4);
+    bytes.writeUInt32BE(this.counter, 8);
+    this.counter += 1;
+    return bytes.toString('base64url');
+  }
+}
+
+function withoutRefs(input: MetaInput): MetaInput {
+  const { phx_ref: _ref, phx_ref_prev: _prev, ...rest } = input;
+  return rest;
+}
+
+/** Stored metas are handed out in lists and diffs; freezing (top level only) stops a consumer from editing the state through them. */
+function freezeMeta(meta: PresenceMeta): PresenceMeta {
+  return Object.freeze(meta);
+}
+
+function diffOf(diffs: TopicDiffs, topic: string): PresenceDiff {
+  let diff = diffs.get(topic);
+  if (diff === undefined) {
+    diff = emptyDiff();
+    diffs.set(topic, diff);
+  }
+  return diff;
+}
+
+function childOf<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let child = map.get(key);
+  if (child === undefined) {
+    child = make();
+    map.set(key, child);
+  }
+  return child;
+}
+
+export class TrackerState {
+  readonly node: string;
+  private readonly refs: RefGenerator;
+  private readonly byTopic: TopicIndex = new Map();
+  private readonly byNode = new Map<string, OwnerIndex>();
+  private entryCount = 0;
+
+  constructor(options: TrackerOptions) {
+    this.node = options.node;
+    this.refs = new RefGenerator(options.node, options.incarnation);
+  }
+
+  /** Number of entries, all nodes included. */
+  get size(): number {
+    return this.entryCount;
+  }
+
+  track(topic: string, owner: string, key: string, meta: MetaInput): Result<Tracked, 'already_tracked'> {
+    if (this.find(this.node, owner, topic, key) !== undefined) return err('already_tracked');
+    const ref = this.refs.next();
+    const diffs: TopicDiffs = new Map();
+    this.insert({ node: this.node, topic, owner, key, meta: freezeMeta({ ...withoutRefs(meta), phx_ref: ref }) }, diffs);
+    return ok({ ref, diffs });
+  }
+
+  /**
+   * Replaces the meta (a function gets the current one, as in Phoenix). The
+   * new meta moves to the end of the key's metas, where a client applying
+   * the diff puts it too.
+   */
+  update(
+    topic: string,
+    owner: string,
+    key: string,
+    meta: MetaInput | ((current: PresenceMeta) => MetaInput),
+  ): Result<Tracked, 'nopresence'> {
+    const current = this.find(this.node, owner, topic, key);
+    if (current === undefined) return err('nopresence');
+    const input = typeof meta === 'function' ? meta(current.meta) : meta;
+    const ref = this.refs.next();
+    const diffs: TopicDiffs = new Map();
+    this.remove(current, diffs);
+    const next = { ...withoutRefs(input), phx_ref: ref, phx_ref_prev: current.meta.phx_ref };
+    this.insert({ ...current, meta: freezeMeta(next) }, diffs);
+    return ok({ ref, diffs });
+  }
+
+  /** Idempotent, as in Phoenix: untracking what is not tracked changes nothing. */
+  untrack(topic: string, owner: string, key: string): TopicDiffs {
+    const diffs: TopicDiffs = new Map();
+    const entry = this.find(this.node, owner, topic, key);
+    if (entry !== undefined) this.remove(entry, diffs);
+    return diffs;
+  }
+
+  /** The owner (a channel process) is gone: everything it tracked, on every topic, leaves. */
+  untrackOwner(owner: string): TopicDiffs {
+    const diffs: TopicDiffs = new Map();
+    const topics = this.byNode.get(this.node)?.get(owner);
+    if (topics !== undefined) for (const entry of [...entriesOf(topics)]) this.remove(entry, diffs);
+    return diffs;
+  }
+
+  get(topic: string, owner: string, key: string): PresenceMeta | undefined {
+    return this.find(this.node, owner, topic, key)?.meta;
+  }
+
+  /** The `presence_state` payload: key -> metas in tracking order. A fresh object on every call. */
+  list(topic: string): PresenceState {
+    const state = emptyPresenceState();
+    const keys = this.byTopic.get(topic);
+    if (keys === undefined) return state;
+    for (const [key, refs] of keys) state[key] = { metas: Array.from(refs.values(), (entry) => entry.meta) };
+    return state;
+  }
+
+  /** A node is gone (down, partitioned, restarted): all its entries leave. */
+  dropNode(node: string): TopicDiffs {
+    const diffs: TopicDiffs = new Map();
+    const owners = this.byNode.get(node);
+    if (owners === undefined) return diffs;
+    const doomed: Entry[] = [];
+    for (const topics of owners.values()) doomed.push(...entriesOf(topics));
+    for (const entry of doomed) this.remove(entry, diffs);
+    return diffs;
+  }
+
+  /** This node's own entries, for other nodes' `mergeReplica`, in `list` order. */
+  replicaState(): ReplicaEntry[] {
+    const out: ReplicaEntry[] = [];
+    for (const keys of this.byTopic.values()) {
+      for (const refs of keys.values()) {
+        for (const { node, topic, owner, key, meta } of refs.values()) {
+          if (node === this.node) out.push({ topic, owner, key, meta });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Replaces what we hold for `node` with its full state. Entries whose
+   * (owner, topic, key) and phx_ref are unchanged stay put and produce
+   * nothing; the rest leave or join. A repeated identity keeps the last one;
+   * an entry whose phx_ref we already hold elsewhere in its topic and key is
+   * skipped (refs are unique, so that means a bad replica).
+   */
+  mergeReplica(node: string, entries: readonly ReplicaEntry[]): Result<TopicDiffs, 'local_node'> {
+    if (node === this.node) return err('local_node');
+    const wanted = new Map<string, ReplicaEntry>();
+    for (const entry of entries) {
+      const id = identity(entry.owner, entry.topic, entry.key);
+      wanted.delete(id); // so the last occurrence also decides the order
+      wanted.set(id, entry);
+    }
+    const diffs: TopicDiffs = new Map();
+    const stale: Entry[] = [];
+    for (const topics of this.byNode.get(node)?.values() ?? []) {
+      for (const current of entriesOf(topics)) {
+        const id = identity(current.owner, current.topic, current.key);
+        if (wanted.get(id)?.meta.phx_ref === current.meta.phx_ref) wanted.delete(id);
+        else stale.push(current);
+      }
+    }
+    for (const entry of stale) this.remove(entry, diffs);
+    for (const { topic, owner, key, meta } of wanted.values()) {
+      if (this.byTopic.get(topic)?.get(key)?.has(meta.phx_ref) === true) continue;
+      this.insert({ node, topic, owner, key, meta: freezeMeta({ ...meta }) }, diffs);
+    }
+    return ok(diffs);
+  }
+
+  private find(node: string, owner: string, topic: string, key: string): Entry | undefined {
+    return this.byNode.get(node)?.get(owner)?.get(topic)?.get(key);
+  }
+
+  private insert(entry: Entry, diffs: TopicDiffs): void {
+    const keys = childOf(this.byTopic, entry.topic, () => new Map<string, Map<string, Entry>>());
+    childOf(keys, entry.key, () => new Map<string, Entry>()).set(entry.meta.phx_ref, entry);
+    const owners = childOf(this.byNode, entry.node, (): OwnerIndex => new Map());
+    const topics = childOf(owners, entry.owner, () => new Map<string, Map<string, Entry>>());
+    childOf(topics, entry.topic, () => new Map<string, Entry>()).set(entry.key, entry);
+    this.entryCount += 1;
+    addMeta(diffOf(diffs, entry.topic).joins, entry.key, entry.meta);
+  }
+
+  /** Empty maps are deleted on the way out, so owners and topics that come and go leave nothing behind. */
+  private remove(entry: Entry, diffs: TopicDiffs): void {
+    const keys = this.byTopic.get(entry.topic);
+    const refs = keys?.get(entry.key);
+    if (keys !== undefined && refs !== undefined && refs.get(entry.meta.phx_ref) === entry) {
+      refs.delete(entry.meta.phx_ref);
+      if (refs.size === 0) keys.delete(entry.key);
+      if (keys.size === 0) this.byTopic.delete(entry.topic);
+    }
+    const owners = this.byNode.get(entry.node);
+    const topics = owners?.get(entry.owner);
+    const byKey = topics?.get(entry.topic);
+    if (owners !== undefined && topics !== undefined && byKey !== undefined && byKey.get(entry.key) === entry) {
+      byKey.delete(entry.key);
+      if (byKey.size === 0) topics.delete(entry.topic);
+      if (topics.size === 0) owners.delete(entry.owner);
+      if (owners.size === 0) this.byNode.delete(entry.node);
+    }
+    this.entryCount -= 1;
+    addMeta(diffOf(diffs, entry.topic).leaves, entry.key, entry.meta);
+  }
+}
+
+function* entriesOf(topics: Map<string, Map<string, Entry>>): Iterable<Entry> {
+  for (const byKey of topics.values()) yield* byKey.values();
+}
+
+/** JSON keeps the three strings apart whatever characters they hold. */
+function identity(owner: string, topic: string, key: string): string {
+  return JSON.stringify([owner, topic, key]);
+}
