@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
-import { SHUTDOWN, describeReason, describeStartError, onExit, stop } from '../supervision/index.js';
+import { SHUTDOWN, describeReason, describeStartError, onExit, stop, type SupervisorPid } from '../supervision/index.js';
 import { startApplication } from './application.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { openDatabase } from './repo/database.js';
 
-/** Entry point: config -> logger -> the supervision tree; signals stop it in reverse order. */
+/** Entry point: config -> logger -> database -> the supervision tree; signals stop it in reverse order. */
 const parsed = parseConfig(process.env);
 if (!parsed.ok) {
   const log = createLogger('info');
@@ -18,56 +18,59 @@ const nodeName = config.NODE_NAME ?? `${hostname()}-${process.pid}`;
 const log = createLogger(config.LOG_LEVEL, nodeName);
 
 let stopping = false;
-const database = await openDatabase(config, log);
-if (!database.ok) {
-  log.fatal(database.error);
-  log.flush();
-  process.exit(1);
-}
-const db = database.value;
-const started = await startApplication(config, log, db.url, nodeName);
-if (!started.ok) {
-  log.fatal({ reason: describeStartError(started.error) }, 'application failed to start');
-  await db.stop();
-  log.flush();
-  process.exit(1);
-}
-const app = started.value;
-log.info('application started');
-
-onExit(app, (reason) => {
-  if (stopping) return;
-  // The root gave up (restart intensity reached above it): nothing is left to decide, so the program ends.
-  log.fatal({ reason: describeReason(reason) }, 'root supervisor exited; stopping the program');
-  void db.stop().finally(() => {
-    log.flush();
-    process.exit(1);
-  });
-});
-
 let stoppingSince = 0;
 // npm and tsx may relay the terminal's Ctrl-C to us again: only a signal well after the first forces an exit.
 const RELAYED_SIGNAL_MS = 2_000;
+
+function exit(code: number): never {
+  log.flush();
+  process.exit(code);
+}
+
+async function start(): Promise<{ app: SupervisorPid; stopDatabase: () => Promise<void> }> {
+  const database = await openDatabase(config, log);
+  if (!database.ok) {
+    log.fatal(database.error);
+    exit(1);
+  }
+  const started = await startApplication(config, log, database.value.url, nodeName);
+  if (!started.ok) {
+    log.fatal({ reason: describeStartError(started.error) }, 'application failed to start');
+    await database.value.stop();
+    exit(1);
+  }
+  onExit(started.value, (reason) => {
+    if (stopping) return;
+    // The root gave up (restart intensity reached above it): nothing is left to decide, so the program ends.
+    log.fatal({ reason: describeReason(reason) }, 'root supervisor exited; stopping the program');
+    void database.value.stop().finally(() => exit(1));
+  });
+  log.info('application started');
+  return { app: started.value, stopDatabase: database.value.stop };
+}
+
+// Signals are handled from the first moment: one that comes during start-up stops what has started.
+const running = start();
 
 async function shutdown(signal: string): Promise<void> {
   if (stopping) {
     if (Date.now() - stoppingSince < RELAYED_SIGNAL_MS) return;
     log.warn({ signal }, 'second signal: exiting at once');
-    process.exit(1);
+    exit(1);
   }
   stopping = true;
   stoppingSince = Date.now();
   log.info({ signal }, 'shutting down');
   const bound = setTimeout(() => {
     log.error('shutdown took too long; exiting');
-    process.exit(1);
+    exit(1);
   }, config.SHUTDOWN_TIMEOUT_MS + 5_000);
   bound.unref();
+  const { app, stopDatabase } = await running;
   await stop(app, SHUTDOWN, config.SHUTDOWN_TIMEOUT_MS + 2_000);
-  await db.stop();
+  await stopDatabase();
   log.info('stopped');
-  log.flush();
-  process.exit(0);
+  exit(0);
 }
 
 process.on('SIGINT', () => void shutdown('SIGINT'));

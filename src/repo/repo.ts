@@ -13,7 +13,7 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import { classify, fromCallError, type RepoError } from './errors.js';
-import { insertBatch, insertOne, type NewMessage } from './message-batch.js';
+import { reserveIds, writeBatch, type NewMessage } from './message-batch.js';
 import type { StoredMessageRow } from './rows.js';
 
 /**
@@ -22,10 +22,14 @@ import type { StoredMessageRow } from './rows.js';
  * It never waits on a query in its handler (nact would then serve one request at
  * a time): it starts the query, returns, and replies when a completion message
  * comes back to its own mailbox. Concurrency is bounded by the pool; what cannot
- * start waits in a bounded queue. Message inserts that arrive together are
- * written by one multi-row INSERT (group commit), one batch at a time, so ids are
- * committed in increasing order and each batch's onCommitted callbacks run in id
- * order: that is what lets a room's broadcasts leave in id order.
+ * start waits in a bounded queue.
+ *
+ * Message inserts that arrive together are written by one multi-row INSERT
+ * (group commit). Up to PIPELINE batches are written at once, but each takes its
+ * ids from the sequence before the next one does, and batches complete strictly
+ * in that order: callers hear back, and onCommitted callbacks run, in id order.
+ * That is what lets a room's broadcasts leave in id order, and a client that has
+ * seen id N know that every lower id is already committed.
  */
 
 export type Job<T> = (sql: postgres.Sql) => Promise<T>;
@@ -41,11 +45,12 @@ type Call =
   | { readonly type: 'insert_message'; readonly request: InsertRequest }
   | { readonly type: 'stats' };
 
+type BatchResults = ReadonlyArray<Result<StoredMessageRow, RepoError>>;
+
 type Info =
   | { readonly type: 'flush' }
   | { readonly type: 'job_done'; readonly from: From; readonly result: Result<unknown, RepoError> }
-  | { readonly type: 'batch_done'; readonly items: readonly PendingInsert[]; readonly rows: Result<StoredMessageRow[], unknown> }
-  | { readonly type: 'isolated_done'; readonly item: PendingInsert; readonly row: Result<StoredMessageRow, RepoError> };
+  | { readonly type: 'batch_done'; readonly seq: number; readonly results: BatchResults };
 
 type RepoProtocol = { readonly call: Call; readonly cast: never; readonly info: Info };
 
@@ -57,6 +62,12 @@ interface PendingInsert {
 interface PendingJob {
   readonly from: From;
   readonly job: Job<unknown>;
+}
+
+interface Flight {
+  readonly seq: number;
+  readonly items: readonly PendingInsert[];
+  results: BatchResults | undefined;
 }
 
 export interface RepoStats {
@@ -74,9 +85,11 @@ interface State {
   running: number;
   readonly queue: PendingJob[];
   batch: PendingInsert[];
-  batchInFlight: boolean;
-  /** Rows of a failed batch being written one by one (the batch stays "in flight" meanwhile). */
-  isolating: readonly PendingInsert[];
+  /** Batches being written, oldest first; they complete in this order. */
+  readonly flights: Flight[];
+  /** Settles when the newest batch has its ids: the next batch reserves after it. */
+  reservations: Promise<unknown>;
+  seq: number;
   flushScheduled: boolean;
   batches: number;
   batchedRows: number;
@@ -93,6 +106,7 @@ export interface RepoArgs {
 const REPO = name<RepoProtocol>('repo');
 const MAX_QUEUE = 10_000;
 const MAX_BATCH = 1_000;
+const PIPELINE = 3;
 
 type RepoCtx = Ctx<RepoProtocol>;
 
@@ -112,8 +126,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** The pool is shared by plain jobs and the one batch in flight; one connection is kept for the batch. */
-const jobSlots = (state: State): number => Math.max(1, state.args.poolSize - 1);
+/** Plain jobs leave room in the pool for the batches being written. */
+const jobSlots = (state: State): number => Math.max(1, state.args.poolSize - PIPELINE);
 
 function pump(state: State, ctx: RepoCtx): void {
   while (state.running < jobSlots(state) && state.queue.length > 0) {
@@ -129,76 +143,58 @@ function pump(state: State, ctx: RepoCtx): void {
 
 function flush(state: State, ctx: RepoCtx): void {
   state.flushScheduled = false;
-  if (state.batchInFlight || state.batch.length === 0) return;
-  const items = state.batch.slice(0, MAX_BATCH);
-  state.batch = state.batch.slice(items.length);
-  state.batchInFlight = true;
-  withTimeout(
-    insertBatch(
-      state.sql,
-      items.map((item) => item.request.message),
-    ),
-    state.args.timeoutMs,
-  ).then(
-    (rows) => send(ctx.self, { type: 'batch_done', items, rows: ok(rows) }),
-    (error: unknown) => send(ctx.self, { type: 'batch_done', items, rows: err(error) }),
-  );
-}
-
-function commitRow(item: PendingInsert, row: StoredMessageRow, ctx: RepoCtx): void {
-  try {
-    item.request.onCommitted?.(row);
-  } catch (error) {
-    // The row is stored: a failing callback is the caller's bug, not a reason to lose the reply.
-    ctx.log.error({ err: error, id: row.id }, 'onCommitted callback failed');
+  while (state.flights.length < PIPELINE && state.batch.length > 0) {
+    const items = state.batch.slice(0, MAX_BATCH);
+    state.batch = state.batch.slice(items.length);
+    const seq = ++state.seq;
+    state.flights.push({ seq, items, results: undefined });
+    const messages = items.map((item) => item.request.message);
+    const reserved = state.reservations.then(() => reserveIds(state.sql, messages.length));
+    state.reservations = reserved.catch(() => undefined);
+    withTimeout(
+      reserved.then((ids) => writeBatch(state.sql, messages, ids)),
+      state.args.timeoutMs,
+    ).then(
+      (results) => send(ctx.self, { type: 'batch_done', seq, results }),
+      (error: unknown) => send(ctx.self, { type: 'batch_done', seq, results: messages.map(() => err(classify(error))) }),
+    );
   }
-  reply(item.from, ok(row));
 }
 
-function onBatchDone(state: State, message: Extract<Info, { type: 'batch_done' }>, ctx: RepoCtx): void {
-  state.batchInFlight = false;
-  if (message.rows.ok) {
-    state.batches += 1;
-    state.batchedRows += message.items.length;
-    message.items.forEach((item, index) => {
-      const row = message.rows.ok ? message.rows.value[index] : undefined;
-      if (row !== undefined) commitRow(item, row, ctx);
-    });
-  } else {
-    const error = classify(message.rows.error);
-    if (error.kind === 'db_unavailable' || message.items.length === 1) {
-      for (const item of message.items) reply(item.from, err(error));
-    } else {
-      // One bad row fails the whole statement; write them one by one so only it fails.
-      ctx.log.warn({ rows: message.items.length, detail: error.detail }, 'batch insert failed; isolating rows');
-      state.isolating = message.items;
-      isolateNext(state, ctx);
-      return;
+function deliver(item: PendingInsert, result: Result<StoredMessageRow, RepoError>, ctx: RepoCtx): void {
+  if (result.ok) {
+    try {
+      item.request.onCommitted?.(result.value);
+    } catch (error) {
+      // The row is stored: a failing callback is the caller's bug, not a reason to lose the reply.
+      ctx.log.error({ err: error, id: result.value.id }, 'onCommitted callback failed');
     }
   }
-  flush(state, ctx);
+  reply(item.from, result);
 }
 
-/** Writes a failed batch's rows one at a time, in order, so callbacks keep id order. */
-function isolateNext(state: State, ctx: RepoCtx): void {
-  const [item, ...rest] = state.isolating;
-  state.isolating = rest;
-  if (item === undefined) {
-    state.batchInFlight = false;
-    flush(state, ctx);
-    return;
+function onBatchDone(state: State, seq: number, results: BatchResults, ctx: RepoCtx): void {
+  const flight = state.flights.find((f) => f.seq === seq);
+  if (flight !== undefined) flight.results = results;
+  // Only the oldest batch may complete: a younger one that finished first waits for it.
+  for (let head = state.flights[0]; head?.results !== undefined; head = state.flights[0]) {
+    state.flights.shift();
+    const done = head.results;
+    if (done.some((r) => r.ok)) {
+      state.batches += 1;
+      state.batchedRows += head.items.length;
+    }
+    head.items.forEach((item, i) => deliver(item, done[i] ?? err({ kind: 'query_failed', detail: 'no result' }), ctx));
   }
-  state.batchInFlight = true;
-  withTimeout(insertOne(state.sql, item.request.message), state.args.timeoutMs).then(
-    (row) => send(ctx.self, { type: 'isolated_done', item, row: ok(row) }),
-    (error: unknown) => send(ctx.self, { type: 'isolated_done', item, row: err(classify(error)) }),
-  );
+  flush(state, ctx);
 }
 
 const repo: GenServer<RepoArgs, State, RepoProtocol> = {
   async init(args, ctx) {
     const sql = postgres(args.url, {
       max: args.poolSize,
+      // The server gives up on a statement when the caller does: a timed-out insert is rolled back, not stored unseen.
+      connection: { statement_timeout: args.timeoutMs },
       connect_timeout: Math.max(1, Math.ceil(args.timeoutMs / 1000)),
       idle_timeout: 60,
       onnotice: () => {},
@@ -215,8 +211,9 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
       running: 0,
       queue: [],
       batch: [],
-      batchInFlight: false,
-      isolating: [],
+      flights: [],
+      reservations: Promise.resolve(),
+      seq: 0,
       flushScheduled: false,
       batches: 0,
       batchedRows: 0,
@@ -237,14 +234,14 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         }
         state.batch.push({ from, request: message.request });
         // The flush message queues behind inserts already in the mailbox, so they join this batch.
-        if (!state.batchInFlight && !state.flushScheduled) {
+        if (state.flights.length < PIPELINE && !state.flushScheduled) {
           state.flushScheduled = true;
           send(ctx.self, { type: 'flush' });
         }
         return { state, noreply: true };
       case 'stats': {
         const stats: RepoStats = {
-          running: state.running + (state.batchInFlight ? 1 : 0),
+          running: state.running + state.flights.length,
           queued: state.queue.length,
           batchWaiting: state.batch.length,
           poolSize: state.args.poolSize,
@@ -266,12 +263,7 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         pump(state, ctx);
         break;
       case 'batch_done':
-        onBatchDone(state, message, ctx);
-        break;
-      case 'isolated_done':
-        if (message.row.ok) commitRow(message.item, message.row.value, ctx);
-        else reply(message.item.from, err(message.row.error));
-        isolateNext(state, ctx);
+        onBatchDone(state, message.seq, message.results, ctx);
         break;
       case 'DOWN':
         break;
