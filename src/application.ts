@@ -4,6 +4,8 @@ import type { Result } from '../supervision/result.js';
 import type { Config } from './config.js';
 import { endpointSpec } from './endpoint/endpoint.js';
 import { describeMigrationError, migrate } from './repo/migrations.js';
+import { presenceSpec } from './presence/presence.js';
+import { pubsubSpec } from './pubsub/pubsub.js';
 import { repoSpec } from './repo/repo.js';
 
 /**
@@ -11,6 +13,8 @@ import { repoSpec } from './repo/repo.js';
  *
  *   app (rest_for_one: each child depends on those before it)
  *   ├── repo           postgres.js pool; migrations at start; group commit
+ *   ├── pubsub         topic -> subscribers; socket fastlane; cluster adapter
+ *   ├── presence       who is online per topic; merged presence_diff broadcasts
  *   └── endpoint       uWS listen socket, HTTP routes
  */
 export function children(config: Config, databaseUrl: string, nodeName: string): ChildSpec[] {
@@ -25,6 +29,8 @@ export function children(config: Config, databaseUrl: string, nodeName: string):
         return migrated.ok ? migrated : { ok: false, error: describeMigrationError(migrated.error) };
       },
     }),
+    pubsubSpec(),
+    presenceSpec({ node: nodeName, batchMs: config.PRESENCE_BATCH_MS }),
     endpointSpec({ config, nodeName, startedAt }),
   ];
 }

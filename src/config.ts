@@ -15,6 +15,7 @@ export const configSchema = z.object({
   PG_PORT: port.optional(),
   DB_POOL_SIZE: positiveInt.max(100).default(10),
   DB_TIMEOUT_MS: positiveInt.default(5_000),
+  PRESENCE_BATCH_MS: positiveInt.max(5_000).default(25),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,6 +1,7 @@
 import type { ExitReason } from './exit-reason.js';
 import {
   isPromise,
+  type Behaviour,
   reply,
   spawnProcess,
   type Ctx,
@@ -31,40 +32,61 @@ export interface GenServer<A, S, P extends Protocol> {
   terminate?(reason: ExitReason, state: S, ctx: Ctx<P>): Async<void>;
 }
 
+/** Binds a GenServer's callbacks to one process's state. A class for the reason Proc is one. */
+class ServerBehaviour<A, S, P extends Protocol> implements Behaviour {
+  private state!: S;
+
+  constructor(
+    private readonly server: GenServer<A, S, P>,
+    private readonly args: A,
+    private readonly ctx: Ctx<P>,
+  ) {}
+
+  private commit(next: Async<S>): unknown {
+    if (isPromise(next)) return next.then((value) => this.commit(value));
+    this.state = next as S;
+    return undefined;
+  }
+
+  private commitCall(result: Async<CallReturn<S>>, from: From): unknown {
+    if (isPromise(result)) return result.then((value) => this.commitCall(value, from));
+    const done = result as CallReturn<S>;
+    this.state = done.state;
+    if ('reply' in done) reply(from, done.reply);
+    return undefined;
+  }
+
+  init(): unknown {
+    return this.commit(this.server.init(this.args, this.ctx));
+  }
+
+  call(message: unknown, from: From): unknown {
+    if (this.server.handleCall === undefined) throw new Error(`${this.ctx.self.path} handles no calls`);
+    return this.commitCall(this.server.handleCall(message as P['call'], from, this.state, this.ctx), from);
+  }
+
+  cast(message: unknown): unknown {
+    if (this.server.handleCast === undefined) throw new Error(`${this.ctx.self.path} handles no casts`);
+    return this.commit(this.server.handleCast(message as P['cast'], this.state, this.ctx));
+  }
+
+  info(message: unknown): unknown {
+    if (this.server.handleInfo === undefined) {
+      this.ctx.log.debug({ message }, 'unexpected message dropped');
+      return undefined;
+    }
+    return this.commit(this.server.handleInfo(message as P['info'] | Down, this.state, this.ctx));
+  }
+
+  terminate(reason: ExitReason): unknown {
+    return this.server.terminate?.(reason, this.state, this.ctx);
+  }
+}
+
 export function startServer<A, S, P extends Protocol>(
   server: GenServer<A, S, P>,
   args: A,
   options: SpawnOptions,
 ): Promise<Result<Pid<P>, StartError>> {
-  return spawnProcess<P>(options, (ctx) => {
-    let state: S;
-    const commit = (next: S): void => {
-      state = next;
-    };
-    const then = <T>(value: Async<T>, f: (v: T) => void): unknown =>
-      isPromise(value) ? value.then(f) : f(value as T);
-    const commitCall = (from: From) => (result: CallReturn<S>): void => {
-      state = result.state;
-      if ('reply' in result) reply(from, result.reply);
-    };
-    return {
-      init: () => then(server.init(args, ctx), commit),
-      call: (message, from) => {
-        if (server.handleCall === undefined) throw new Error(`${ctx.self.path} handles no calls`);
-        return then(server.handleCall(message as P['call'], from, state, ctx), commitCall(from));
-      },
-      cast: (message) => {
-        if (server.handleCast === undefined) throw new Error(`${ctx.self.path} handles no casts`);
-        return then(server.handleCast(message as P['cast'], state, ctx), commit);
-      },
-      info: (message) => {
-        if (server.handleInfo === undefined) {
-          ctx.log.debug({ message }, 'unexpected message dropped');
-          return undefined;
-        }
-        return then(server.handleInfo(message as P['info'] | Down, state, ctx), commit);
-      },
-      terminate: (reason) => server.terminate?.(reason, state, ctx),
-    };
-  });
+  return spawnProcess<P>(options, (ctx) => new ServerBehaviour(server, args, ctx));
 }

@@ -110,28 +110,6 @@ interface PendingCall {
 
 type Watcher = { readonly proc: Proc; readonly ref: MonitorRef } | { readonly fn: (reason: ExitReason) => void };
 
-/** Runtime record of one live process. */
-export interface Proc {
-  readonly pid: Pid;
-  readonly actor: nact.Ref<Envelope>;
-  readonly log: Logger;
-  /** The logger without this process's bindings, handed to its children. */
-  readonly baseLog: Logger;
-  readonly pending: Map<number, PendingCall>;
-  readonly monitors: Map<number, Watcher>;
-  readonly watching: Map<number, Proc>;
-  readonly links: Set<Proc>;
-  readonly linkedTo: Proc | undefined;
-  registered: string | undefined;
-  /** Set once the process is on its way out; the first reason wins. */
-  exit: ExitReason | undefined;
-  stopRequested: ExitReason | undefined;
-  terminate: ((reason: ExitReason) => Promise<void>) | undefined;
-  exited: boolean;
-  readonly exitWaiters: Array<(reason: ExitReason) => void>;
-  readonly releases: Array<() => void>;
-}
-
 const CALL = 0;
 const CAST = 1;
 const INFO = 2;
@@ -176,6 +154,19 @@ export function processCount(): number {
 export function send<P extends Protocol>(dest: Dest<P>, message: P['info']): void {
   const proc = lookup(dest);
   if (proc !== undefined) nact.dispatch(proc.actor, { t: INFO, m: message });
+}
+
+/**
+ * Sends one message to many processes (a broadcast's fan-out): one envelope is
+ * shared by all, so 10,000 subscribers cost 10,000 dispatches and no more.
+ */
+export function sendAll<P extends Protocol>(pids: Iterable<Pid<P>>, message: P['info'], except?: Pid): void {
+  const envelope: Envelope = { t: INFO, m: message };
+  for (const pid of pids) {
+    if (pid.id === except?.id) continue;
+    const proc = procs.get(pid.id);
+    if (proc !== undefined) nact.dispatch(proc.actor, envelope);
+  }
 }
 
 export function cast<P extends Protocol>(dest: Dest<P>, message: P['cast']): void {
@@ -337,7 +328,7 @@ async function afterNactStop(proc: Proc): Promise<void> {
   const reason = proc.exit ?? KILLED;
   if (reason.kind === 'crash') {
     proc.log.error({ err: reason.error }, 'crashed');
-    await proc.terminate?.(reason);
+    await proc.runTerminate(reason);
   }
   finalize(proc, reason);
 }
@@ -361,13 +352,115 @@ export interface Ctx<P extends Protocol> {
   owns(release: () => void): void;
 }
 
-/** The callbacks of a process, already bound to its state by the GenServer layer. */
+/** The callbacks of a process, bound to its state by the GenServer layer. */
 export interface Behaviour {
-  readonly init: () => unknown;
-  readonly call: (message: unknown, from: From) => unknown;
-  readonly cast: (message: unknown) => unknown;
-  readonly info: (message: unknown) => unknown;
-  readonly terminate: (reason: ExitReason) => unknown;
+  init(): unknown;
+  call(message: unknown, from: From): unknown;
+  cast(message: unknown): unknown;
+  info(message: unknown): unknown;
+  terminate(reason: ExitReason): unknown;
+}
+
+/**
+ * Runtime record of one live process, and the Ctx its handlers get.
+ *
+ * A class, and one handler function shared by every nact actor (the process
+ * rides in as nact's actor state): with 19,000 sessions, per-process closures
+ * would make every call site in the message path see thousands of different
+ * functions, and V8 would stop inlining it.
+ */
+export class Proc<P extends Protocol = Protocol> implements Ctx<P> {
+  readonly pending = new Map<number, PendingCall>();
+  readonly monitors = new Map<number, Watcher>();
+  readonly watching = new Map<number, Proc>();
+  readonly links = new Set<Proc>();
+  readonly exitWaiters: Array<(reason: ExitReason) => void> = [];
+  readonly releases: Array<() => void> = [];
+  actor!: nact.Ref<Envelope>;
+  registered: string | undefined;
+  /** Set once the process is on its way out; the first reason wins. */
+  exit: ExitReason | undefined = undefined;
+  stopRequested: ExitReason | undefined = undefined;
+  exited = false;
+  behaviour: Behaviour | undefined = undefined;
+  private terminated = false;
+  private logger: Logger | undefined = undefined;
+
+  constructor(
+    readonly self: Pid<P>,
+    /** The logger without this process's bindings, handed to its children. */
+    readonly baseLog: Logger,
+    readonly linkedTo: Proc | undefined,
+    private readonly logBindings: Record<string, unknown> | undefined,
+  ) {}
+
+  get pid(): Pid<P> {
+    return this.self;
+  }
+
+  get proc(): Proc {
+    return this as Proc;
+  }
+
+  /** Made on first use: most sessions never log, and a pino child per process is not free. */
+  get log(): Logger {
+    this.logger ??= this.baseLog.child({ actor: this.self.path, ...this.logBindings });
+    return this.logger;
+  }
+
+  stop(reason: ExitReason): void {
+    this.stopRequested ??= reason;
+  }
+
+  owns(release: () => void): void {
+    this.releases.push(release);
+  }
+
+  handle(envelope: Envelope): unknown {
+    // Nothing runs once the process is on its way out (killed, or exiting after terminate).
+    if (this.exit !== undefined) return undefined;
+    const behaviour = this.behaviour;
+    // The init envelope is always first in the mailbox, so behaviour is set for everything after it.
+    if (behaviour === undefined) return envelope.t === INIT ? envelope.run() : undefined;
+    switch (envelope.t) {
+      case CALL:
+        return this.settle(behaviour.call(envelope.m, envelope.from));
+      case CAST:
+        return this.settle(behaviour.cast(envelope.m));
+      case INFO:
+        return this.settle(behaviour.info(envelope.m));
+      case STOP:
+        this.stopRequested ??= envelope.reason;
+        return this.commitStop();
+      case INIT:
+        return envelope.run();
+    }
+  }
+
+  settle(result: unknown): unknown {
+    if (isPromise(result)) return result.then(() => this.commitStop());
+    return this.stopRequested === undefined ? undefined : this.commitStop();
+  }
+
+  /** After a handler: if it asked to stop, run terminate and exit. */
+  commitStop(): Promise<void> | undefined {
+    const reason = this.stopRequested;
+    if (reason === undefined || this.exit !== undefined) return undefined;
+    return this.runTerminate(reason).then(() => {
+      this.exit ??= reason;
+      nact.stop(this.actor);
+    });
+  }
+
+  async runTerminate(reason: ExitReason): Promise<void> {
+    if (this.terminated || this.behaviour === undefined) return;
+    this.terminated = true;
+    try {
+      await this.behaviour.terminate(reason);
+    } catch (error) {
+      this.log.error({ err: error }, 'terminate failed');
+    }
+  }
 }
 
 export interface SpawnOptions {
@@ -377,6 +470,21 @@ export interface SpawnOptions {
   readonly register?: string;
   readonly logBindings?: Record<string, unknown>;
 }
+
+/** The one nact handler of every process: nact's actor state is the Proc itself. */
+function handleEnvelope(proc: Proc, envelope: Envelope): Proc | Promise<Proc> {
+  const result = proc.handle(envelope);
+  return isPromise(result) ? result.then(() => proc) : proc;
+}
+
+const nactOptions = (proc: Proc) => ({
+  initialState: proc,
+  onCrash: (_message: unknown, error: unknown, nctx: nact.SupervisionContext<Envelope, nact.ActorSystemRef>) => {
+    proc.exit ??= crash(error);
+    return nctx.stop;
+  },
+  afterStop: () => void afterNactStop(proc),
+});
 
 /**
  * Spawns a process and runs its init in its own mailbox; resolves once init is done.
@@ -392,108 +500,28 @@ export function spawnProcess<P extends Protocol>(
     return Promise.resolve(err({ kind: 'already_registered', registered: options.register }));
   }
   const id = ++seq;
-  const path = `${parent.path}/${options.id}`;
-  const pid: Pid<P> = { id, path };
-  const log = parent.log.child({ actor: path, ...options.logBindings });
-
-  let behaviour: Behaviour | undefined;
-  const commitStop = (): Promise<void> | undefined => {
-    const reason = proc.stopRequested;
-    if (reason === undefined || proc.exit !== undefined) return undefined;
-    return runTerminate(reason).then(() => {
-      proc.exit ??= reason;
-      nact.stop(proc.actor);
-    });
-  };
-  const settle = (result: unknown): unknown => (isPromise(result) ? result.then(commitStop) : commitStop());
-
-  const handle = (_state: unknown, envelope: Envelope): unknown => {
-    // Nothing runs once the process is on its way out (killed, or exiting after terminate).
-    if (proc.exit !== undefined) return undefined;
-    // The init envelope is always first in the mailbox, so behaviour is set for everything after it.
-    if (behaviour === undefined) return envelope.t === INIT ? envelope.run() : undefined;
-    switch (envelope.t) {
-      case CALL:
-        return settle(behaviour.call(envelope.m, envelope.from));
-      case CAST:
-        return settle(behaviour.cast(envelope.m));
-      case INFO:
-        return settle(behaviour.info(envelope.m));
-      case STOP:
-        proc.stopRequested ??= envelope.reason;
-        return commitStop();
-      case INIT:
-        return envelope.run();
-    }
-  };
-
-  const actor = nact.spawn(nactSystem(), handle, `p${id}`, {
-    onCrash: (_message: unknown, error: unknown, nctx: nact.SupervisionContext<Envelope, nact.ActorSystemRef>) => {
-      proc.exit ??= crash(error);
-      return nctx.stop;
-    },
-    afterStop: () => void afterNactStop(proc),
-  }) as nact.Ref<Envelope>;
-
-  const proc: Proc = {
-    pid,
-    actor,
-    log,
-    baseLog: parent.log,
-    pending: new Map(),
-    monitors: new Map(),
-    watching: new Map(),
-    links: new Set(),
-    linkedTo: parent.supervisor,
-    registered: options.register,
-    exit: undefined,
-    stopRequested: undefined,
-    terminate: undefined,
-    exited: false,
-    exitWaiters: [],
-    releases: [],
-  };
-  let terminated = false;
-  const runTerminate = async (reason: ExitReason): Promise<void> => {
-    if (terminated || behaviour === undefined) return;
-    terminated = true;
-    try {
-      await behaviour.terminate(reason);
-    } catch (error) {
-      log.error({ err: error }, 'terminate failed');
-    }
-  };
-  proc.terminate = runTerminate;
-  procs.set(id, proc);
-  if (options.register !== undefined) registry.set(options.register, proc);
+  const pid: Pid<P> = { id, path: `${parent.path}/${options.id}` };
+  const proc = new Proc<P>(pid, parent.log, parent.supervisor, options.logBindings);
+  proc.registered = options.register;
+  proc.actor = nact.spawn(nactSystem(), handleEnvelope, `p${id}`, nactOptions(proc as Proc)) as nact.Ref<Envelope>;
+  procs.set(id, proc as Proc);
+  if (options.register !== undefined) registry.set(options.register, proc as Proc);
   if (parent.supervisor !== undefined) {
-    parent.supervisor.links.add(proc);
+    parent.supervisor.links.add(proc as Proc);
     const ref: MonitorRef = { id: ++seq, pid };
-    addMonitor(proc, { proc: parent.supervisor, ref }, ref.id);
+    addMonitor(proc as Proc, { proc: parent.supervisor, ref }, ref.id);
   }
-
-  const ctx: Ctx<P> = {
-    self: pid,
-    log,
-    proc,
-    stop: (reason) => {
-      proc.stopRequested ??= reason;
-    },
-    owns: (release) => {
-      proc.releases.push(release);
-    },
-  };
 
   return new Promise((resolve) => {
     proc.exitWaiters.push((reason) => resolve(err({ kind: 'init_failed', reason })));
-    const candidate = makeBehaviour(ctx);
-    nact.dispatch(actor, {
+    const candidate = makeBehaviour(proc);
+    nact.dispatch(proc.actor, {
       t: INIT,
       run: () => {
         const done = (): unknown => {
-          behaviour = candidate;
+          proc.behaviour = candidate;
           resolve(ok(pid));
-          return commitStop();
+          return proc.commitStop();
         };
         const started = candidate.init();
         return isPromise(started) ? started.then(done) : done();

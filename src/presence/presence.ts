@@ -1,0 +1,160 @@
+import {
+  call,
+  monitor,
+  name,
+  send,
+  startServer,
+  type ChildSpec,
+  type Down,
+  type GenServer,
+  type Pid,
+} from '../../supervision/index.js';
+import { err, ok, type Result } from '../../supervision/result.js';
+import * as PubSub from '../pubsub/pubsub.js';
+import { DiffBatch, type PresenceState } from './diff.js';
+import { TrackerState, type MetaInput, type TopicDiffs } from './state.js';
+
+/**
+ * Presence: who is online, per topic, in Phoenix's shape. A tracked entry
+ * belongs to a process (a session's channel); when that process stops for any
+ * reason its entries leave. Changes go out as `presence_diff` broadcasts on the
+ * topic, merged over a short window so a join storm of thousands becomes one
+ * frame per window per client.
+ */
+
+type Call =
+  | { readonly type: 'track'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput }
+  | { readonly type: 'update'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput }
+  | { readonly type: 'untrack'; readonly owner: Pid; readonly topic: string; readonly key: string }
+  | { readonly type: 'list'; readonly topic: string };
+
+type Info = { readonly type: 'flush' };
+
+type PresenceProtocol = { readonly call: Call; readonly cast: never; readonly info: Info };
+
+interface State {
+  readonly tracker: TrackerState;
+  readonly batches: Map<string, DiffBatch>;
+  readonly owners: Set<number>;
+  readonly batchMs: number;
+  flushScheduled: boolean;
+}
+
+export interface PresenceArgs {
+  readonly node: string;
+  /** How long diffs are merged before they go out. */
+  readonly batchMs: number;
+}
+
+const PRESENCE = name<PresenceProtocol>('presence');
+
+const ownerId = (pid: Pid): string => String(pid.id);
+
+function flushTopic(state: State, topic: string): void {
+  const batch = state.batches.get(topic);
+  state.batches.delete(topic);
+  if (batch !== undefined && !batch.isEmpty()) PubSub.broadcast(topic, 'presence_diff', batch.take());
+}
+
+function collect(state: State, diffs: TopicDiffs, self: Pid<PresenceProtocol>): void {
+  for (const [topic, diff] of diffs) {
+    let batch = state.batches.get(topic);
+    if (batch === undefined) {
+      batch = new DiffBatch();
+      state.batches.set(topic, batch);
+    }
+    batch.add(diff);
+  }
+  if (diffs.size > 0 && !state.flushScheduled) {
+    state.flushScheduled = true;
+    setTimeout(() => send(self, { type: 'flush' }), state.batchMs);
+  }
+}
+
+const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
+  init(args) {
+    return {
+      tracker: new TrackerState({ node: args.node }),
+      batches: new Map(),
+      owners: new Set(),
+      batchMs: args.batchMs,
+      flushScheduled: false,
+    };
+  },
+  handleCall(message, _from, state, ctx) {
+    switch (message.type) {
+      case 'track': {
+        const tracked = state.tracker.track(message.topic, ownerId(message.owner), message.key, message.meta);
+        if (!tracked.ok) return { state, reply: tracked };
+        if (!state.owners.has(message.owner.id)) {
+          state.owners.add(message.owner.id);
+          monitor(ctx.proc, message.owner);
+        }
+        collect(state, tracked.value.diffs, ctx.self);
+        return { state, reply: ok(tracked.value.ref) };
+      }
+      case 'update': {
+        const updated = state.tracker.update(message.topic, ownerId(message.owner), message.key, message.meta);
+        if (!updated.ok) return { state, reply: updated };
+        collect(state, updated.value.diffs, ctx.self);
+        return { state, reply: ok(updated.value.ref) };
+      }
+      case 'untrack':
+        collect(state, state.tracker.untrack(message.topic, ownerId(message.owner), message.key), ctx.self);
+        return { state, reply: undefined };
+      case 'list':
+        // A client starting from this list must also get every later leave of what it lists:
+        // send what is pending first, since merging may drop a join-then-leave inside one window.
+        flushTopic(state, message.topic);
+        return { state, reply: state.tracker.list(message.topic) };
+    }
+  },
+  handleInfo(message: Info | Down, state, ctx) {
+    if (message.type === 'flush') {
+      state.flushScheduled = false;
+      for (const topic of [...state.batches.keys()]) flushTopic(state, topic);
+    } else {
+      state.owners.delete(message.pid.id);
+      collect(state, state.tracker.untrackOwner(ownerId(message.pid)), ctx.self);
+    }
+    return state;
+  },
+};
+
+export function presenceSpec(args: PresenceArgs): ChildSpec {
+  return {
+    id: 'presence',
+    start: (parent) => startServer(presence, args, { parent, id: 'presence', register: PRESENCE.registered }),
+  };
+}
+
+export type PresenceError =
+  | { readonly kind: 'already_tracked' }
+  | { readonly kind: 'nopresence' }
+  | { readonly kind: 'presence_unavailable'; readonly detail: string };
+
+async function refCall(message: Call): Promise<Result<string, PresenceError>> {
+  const result = await call<Result<string, 'already_tracked' | 'nopresence'>, PresenceProtocol>(PRESENCE, message);
+  if (!result.ok) return err({ kind: 'presence_unavailable', detail: result.error.kind });
+  return result.value.ok ? result.value : err({ kind: result.value.error });
+}
+
+/** Tracks `owner` under `key` on `topic` until it untracks or stops; returns the meta's phx_ref. */
+export function track(owner: Pid, topic: string, key: string, meta: MetaInput): Promise<Result<string, PresenceError>> {
+  return refCall({ type: 'track', owner, topic, key, meta });
+}
+
+export function update(owner: Pid, topic: string, key: string, meta: MetaInput): Promise<Result<string, PresenceError>> {
+  return refCall({ type: 'update', owner, topic, key, meta });
+}
+
+export async function untrack(owner: Pid, topic: string, key: string): Promise<Result<void, PresenceError>> {
+  const result = await call<undefined, PresenceProtocol>(PRESENCE, { type: 'untrack', owner, topic, key });
+  return result.ok ? ok(undefined) : err({ kind: 'presence_unavailable', detail: result.error.kind });
+}
+
+/** `{ key: { metas: [...] } }` for the topic, as Phoenix.Presence.list. */
+export async function list(topic: string): Promise<Result<PresenceState, PresenceError>> {
+  const result = await call<PresenceState, PresenceProtocol>(PRESENCE, { type: 'list', topic });
+  return result.ok ? result : err({ kind: 'presence_unavailable', detail: result.error.kind });
+}

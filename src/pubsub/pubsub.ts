@@ -1,0 +1,192 @@
+import {
+  call,
+  cast,
+  demonitor,
+  monitor,
+  name,
+  sendAll,
+  startServer,
+  type ChildSpec,
+  type Down,
+  type GenServer,
+  type MonitorRef,
+  type Pid,
+} from '../../supervision/index.js';
+import { err, ok, type Result } from '../../supervision/result.js';
+import type { Payload } from '../channel/frame.js';
+import { localAdapter, type PubSubAdapter } from './adapter.js';
+import { Broadcast } from './broadcast.js';
+
+/**
+ * PubSub: topic -> subscribers. Subscribers are processes and get each
+ * broadcast as a handleInfo message (a Broadcast); sockets get it by the
+ * fastlane instead: the Endpoint registers one publisher that hands the encoded
+ * frame to uWS topic publish, which writes it to every subscribed socket in C++,
+ * with no actor message per socket.
+ *
+ * Broadcasts are casts to this one mailbox, so they leave in the order they were
+ * made: the Repo publishes a room's messages in id order, and that order holds.
+ * A subscriber is monitored and removed when it stops, whatever the order of
+ * events. If PubSub itself dies its table dies with it; rest_for_one then restarts
+ * Presence and the Endpoint, whose sessions subscribe again.
+ */
+
+export type SocketPublisher = (topic: string, frame: string) => void;
+
+type Call =
+  | { readonly type: 'subscribe'; readonly topic: string; readonly pid: Pid }
+  | { readonly type: 'unsubscribe'; readonly topic: string; readonly pid: Pid }
+  | { readonly type: 'subscribers'; readonly topic: string };
+
+type Cast =
+  | { readonly type: 'broadcast'; readonly broadcast: Broadcast }
+  | { readonly type: 'remote'; readonly broadcast: Broadcast }
+  | { readonly type: 'socket_publisher'; readonly publish: SocketPublisher | undefined };
+
+type PubSubProtocol = { readonly call: Call; readonly cast: Cast; readonly info: never };
+
+interface Subscriber {
+  readonly pid: Pid;
+  readonly ref: MonitorRef;
+  readonly topics: Set<string>;
+}
+
+interface State {
+  readonly topics: Map<string, Map<number, Pid>>;
+  readonly subscribers: Map<number, Subscriber>;
+  readonly adapter: PubSubAdapter;
+  publishToSockets: SocketPublisher | undefined;
+  delivered: number;
+}
+
+export interface PubSubArgs {
+  readonly adapter?: PubSubAdapter;
+}
+
+const PUBSUB = name<PubSubProtocol>('pubsub');
+
+function removeSubscription(state: State, topic: string, pidId: number): void {
+  const subscribers = state.topics.get(topic);
+  subscribers?.delete(pidId);
+  if (subscribers?.size === 0) state.topics.delete(topic);
+}
+
+function dispatch(state: State, broadcast: Broadcast): void {
+  const subscribers = state.topics.get(broadcast.topic);
+  if (subscribers !== undefined) {
+    sendAll(subscribers.values(), broadcast, broadcast.from);
+    state.delivered += subscribers.size;
+  }
+  state.publishToSockets?.(broadcast.topic, broadcast.frame);
+}
+
+const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
+  async init(args, ctx) {
+    const adapter = args.adapter ?? localAdapter;
+    await adapter.start((topic, event, payload) => cast(ctx.self, { type: 'remote', broadcast: new Broadcast(topic, event, payload) }));
+    ctx.owns(() => void adapter.stop());
+    ctx.log.info({ adapter: adapter.name }, 'pubsub ready');
+    return { topics: new Map(), subscribers: new Map(), adapter, publishToSockets: undefined, delivered: 0 };
+  },
+  handleCall(message, _from, state, ctx) {
+    switch (message.type) {
+      case 'subscribe': {
+        let subscriber = state.subscribers.get(message.pid.id);
+        if (subscriber === undefined) {
+          subscriber = { pid: message.pid, ref: monitor(ctx.proc, message.pid), topics: new Set() };
+          state.subscribers.set(message.pid.id, subscriber);
+        }
+        subscriber.topics.add(message.topic);
+        let topic = state.topics.get(message.topic);
+        if (topic === undefined) {
+          topic = new Map();
+          state.topics.set(message.topic, topic);
+        }
+        topic.set(message.pid.id, message.pid);
+        return { state, reply: undefined };
+      }
+      case 'unsubscribe': {
+        const subscriber = state.subscribers.get(message.pid.id);
+        removeSubscription(state, message.topic, message.pid.id);
+        subscriber?.topics.delete(message.topic);
+        if (subscriber !== undefined && subscriber.topics.size === 0) {
+          demonitor(ctx.proc, subscriber.ref);
+          state.subscribers.delete(message.pid.id);
+        }
+        return { state, reply: undefined };
+      }
+      case 'subscribers':
+        return { state, reply: [...(state.topics.get(message.topic)?.values() ?? [])] };
+    }
+  },
+  handleCast(message, state) {
+    switch (message.type) {
+      case 'broadcast':
+        dispatch(state, message.broadcast);
+        state.adapter.publish(message.broadcast.topic, message.broadcast.event, message.broadcast.payload);
+        break;
+      case 'remote':
+        dispatch(state, message.broadcast);
+        break;
+      case 'socket_publisher':
+        state.publishToSockets = message.publish;
+        break;
+    }
+    return state;
+  },
+  handleInfo(message: Down, state) {
+    const subscriber = state.subscribers.get(message.pid.id);
+    if (subscriber !== undefined) {
+      for (const topic of subscriber.topics) removeSubscription(state, topic, message.pid.id);
+      state.subscribers.delete(message.pid.id);
+    }
+    return state;
+  },
+};
+
+export function pubsubSpec(args: PubSubArgs = {}): ChildSpec {
+  return {
+    id: 'pubsub',
+    start: (parent) => startServer(pubsub, args, { parent, id: 'pubsub', register: PUBSUB.registered }),
+  };
+}
+
+export type PubSubError = { readonly kind: 'pubsub_unavailable'; readonly detail: string };
+
+async function callPubSub(message: Call): Promise<Result<unknown, PubSubError>> {
+  const result = await call<unknown, PubSubProtocol>(PUBSUB, message);
+  return result.ok ? ok(result.value) : err({ kind: 'pubsub_unavailable', detail: result.error.kind });
+}
+
+/** From now on `pid` gets every broadcast on `topic` as a handleInfo Broadcast, until it unsubscribes or stops. */
+export async function subscribe(topic: string, pid: Pid): Promise<Result<void, PubSubError>> {
+  const result = await callPubSub({ type: 'subscribe', topic, pid });
+  return result.ok ? ok(undefined) : result;
+}
+
+export async function unsubscribe(topic: string, pid: Pid): Promise<Result<void, PubSubError>> {
+  const result = await callPubSub({ type: 'unsubscribe', topic, pid });
+  return result.ok ? ok(undefined) : result;
+}
+
+export async function subscribers(topic: string): Promise<Result<Pid[], PubSubError>> {
+  const result = await call<Pid[], PubSubProtocol>(PUBSUB, { type: 'subscribers', topic });
+  return result.ok ? result : err({ kind: 'pubsub_unavailable', detail: result.error.kind });
+}
+
+/** To every subscriber of `topic` (the sender too, if subscribed), to local sockets, and to other nodes. */
+export function broadcast(topic: string, event: string, payload: Payload): void {
+  cast(PUBSUB, { type: 'broadcast', broadcast: new Broadcast(topic, event, payload) });
+}
+
+/** As broadcast, but `sender` does not get it. */
+export function broadcastFrom(sender: Pid, topic: string, event: string, payload: Payload): void {
+  cast(PUBSUB, { type: 'broadcast', broadcast: new Broadcast(topic, event, payload, sender) });
+}
+
+/** The Endpoint's fastlane: every broadcast's frame, once, for uWS to publish to subscribed sockets. */
+export function setSocketPublisher(publish: SocketPublisher | undefined): void {
+  cast(PUBSUB, { type: 'socket_publisher', publish });
+}
+
+export { Broadcast };
