@@ -16,6 +16,17 @@ export const configSchema = z.object({
   DB_POOL_SIZE: positiveInt.max(100).default(10),
   DB_TIMEOUT_MS: positiveInt.default(5_000),
   PRESENCE_BATCH_MS: positiveInt.max(5_000).default(25),
+  ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '')),
+  MAX_FRAME_BYTES: positiveInt.max(1_048_576).default(65_536),
+  MAX_CHANNELS: positiveInt.default(100),
+  RATE_LIMIT_PER_SEC: positiveInt.default(20),
+  RATE_LIMIT_BURST: positiveInt.default(40),
+  SLOW_READER_BYTES: positiveInt.default(1_048_576),
+  IDLE_TIMEOUT_S: z.coerce.number().int().min(8).max(960).multipleOf(4, 'must be a multiple of 4 (uWS timer resolution)').default(60),
+  MAX_SESSIONS: positiveInt.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -12,6 +12,7 @@ declare module 'phoenix' {
   ) => void;
 
   export class Presence {
+    constructor(channel: Channel, opts?: PresenceOpts);
     /** Mutates `newState`'s presences: pass a copy. */
     static syncState(
       currentState: PhxPresenceState,

@@ -20,3 +20,50 @@ declare module 'phoenix' {
     decode<R>(rawPayload: string | ArrayBuffer, callback: (msg: SerializerMessage) => R): R;
   };
 }
+
+declare module 'phoenix' {
+  export interface Push {
+    receive(status: string, callback: (response: Record<string, unknown>) => void): Push;
+  }
+  export class Channel {
+    topic: string;
+    join(timeout?: number): Push;
+    leave(timeout?: number): Push;
+    push(event: string, payload: object, timeout?: number): Push;
+    on(event: string, callback: (payload: Record<string, unknown>) => void): number;
+    off(event: string, ref?: number): void;
+    onError(callback: (reason?: unknown) => void): void;
+    onClose(callback: (payload?: unknown) => void): void;
+    joinRef(): string;
+    state: string;
+  }
+  export interface SocketOptions {
+    transport?: unknown;
+    params?: object | (() => object);
+    heartbeatIntervalMs?: number;
+    reconnectAfterMs?: (tries: number) => number;
+    rejoinAfterMs?: (tries: number) => number;
+    timeout?: number;
+    logger?: (kind: string, msg: string, data: unknown) => void;
+  }
+  export class Socket {
+    constructor(endPoint: string, opts?: SocketOptions);
+    connect(): void;
+    disconnect(callback?: () => void, code?: number, reason?: string): void;
+    channel(topic: string, params?: object | (() => object)): Channel;
+    onOpen(callback: () => void): string;
+    onClose(callback: (event: unknown) => void): string;
+    onError(callback: (error: unknown) => void): string;
+    isConnected(): boolean;
+    connectionState(): string;
+  }
+  export interface PresenceOpts {
+    events?: { state: string; diff: string };
+  }
+  export interface Presence {
+    onSync(callback: () => void): void;
+    onJoin(callback: PhxPresenceCallback): void;
+    onLeave(callback: PhxPresenceCallback): void;
+    list<T = { metas: PhxPresenceMeta[] }>(chooser?: (key: string, presence: { metas: PhxPresenceMeta[] }) => T): T[];
+  }
+}

@@ -69,7 +69,7 @@ describe('PubSub', () => {
   it('encodes the wire frame once per broadcast, shared by every subscriber and the socket fastlane', async () => {
     let serialised = 0;
     const frames: string[] = [];
-    PubSub.setSocketPublisher((topic, frame) => frames.push(frame));
+    PubSub.setSocketPublisher((broadcast) => frames.push(broadcast.frame));
     const listeners = await Promise.all(['x', 'y', 'z'].map((id) => listen(parent, id, ['room:once'])));
     const payload = { body: { toJSON: () => (serialised += 1, 'counted') } };
     PubSub.broadcast('room:once', 'new_msg', payload);

@@ -78,6 +78,8 @@ export const CloseCode = {
   internalError: 1011,
   /** Server restarting (drain, as Phoenix's `phx_drain`): come back shortly. */
   serviceRestart: 1012,
+  /** No Session could be started for the socket (the node is at its session limit): try again later. */
+  tryAgainLater: 1013,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
+import * as PubSub from '../pubsub/pubsub.js';
 import * as Repo from '../repo/repo.js';
 import { userRow } from '../repo/rows.js';
 import { fromRepo, invalid, type ChatError } from './errors.js';
@@ -12,19 +13,26 @@ export interface User {
   readonly name: string;
 }
 
+/** Where the list of users changes: `user_joined { name }` is broadcast here when a user first appears. */
+export const USERS_TOPIC = 'users:lobby';
+
+const upserted = userRow.extend({ created: z.boolean() });
+
 /** Gets the user with this name (ignoring case), creating it on first use. */
 export async function getOrCreateUser(input: unknown): Promise<Result<User, ChatError>> {
   const parsed = userName.safeParse(input);
   if (!parsed.success) return err(invalid(parsed.error));
   const name = parsed.data;
   const result = await Repo.run(async (sql) => {
+    // xmax = 0 only on a row this statement inserted: that is how a new user is told from a returning one.
     const rows = await sql`
       INSERT INTO users (name) VALUES (${name})
       ON CONFLICT ((lower(name))) DO UPDATE SET updated_at = now()
-      RETURNING id, name, inserted_at`;
-    return userRow.parse(rows[0]);
+      RETURNING id, name, inserted_at, (xmax = 0) AS created`;
+    return upserted.parse(rows[0]);
   });
   if (!result.ok) return err(fromRepo(result.error));
+  if (result.value.created) PubSub.broadcast(USERS_TOPIC, 'user_joined', { name: result.value.name });
   return ok({ id: result.value.id, name: result.value.name });
 }
 

@@ -1,25 +1,40 @@
 import {
+  call,
+  dynamicSupervisorSpec,
+  name,
   startServer,
+  supervisorSpec,
+  whereis,
   type ChildSpec,
   type GenServer,
+  type SupervisorPid,
 } from '../../supervision/index.js';
 import type { Config } from '../config.js';
+import * as PubSub from '../pubsub/pubsub.js';
 import * as Repo from '../repo/repo.js';
+import { Fastlane } from './fastlane.js';
 import { sendJson, trackAbort } from './http.js';
+import { socketBehavior } from './socket.js';
+import { staticRoutes } from './static.js';
 import { uws, uwsRuntime } from './uws.js';
 
 /**
- * The Endpoint owns the uWS app and its listen socket: HTTP routes now,
- * WebSocket upgrades and the Sessions supervisor in later issues.
+ * The Endpoint: a supervisor of the Sessions (one actor per WebSocket) and of
+ * the HTTP listener that owns the uWS app, its routes and its listen socket.
+ * one_for_all: sockets live in the uWS app and sessions serve them; neither
+ * makes sense without the other. Sessions start first and stop last, so on
+ * shutdown the listener closes before sessions close their sockets with 1001.
  */
 
 const HEALTH_DB_TIMEOUT_MS = 1_000;
+const SESSIONS = name('sessions');
+
+type HttpProtocol = { readonly call: { readonly type: 'port' }; readonly cast: never; readonly info: never };
+const HTTP = name<HttpProtocol>('http');
 
 interface State {
   readonly port: number;
 }
-
-type EndpointProtocol = { readonly call: never; readonly cast: never; readonly info: never };
 
 export interface EndpointArgs {
   readonly config: Config;
@@ -27,9 +42,12 @@ export interface EndpointArgs {
   readonly startedAt: number;
 }
 
-const endpoint: GenServer<EndpointArgs, State, EndpointProtocol> = {
+const http: GenServer<EndpointArgs, State, HttpProtocol> = {
   init({ config, nodeName, startedAt }, ctx) {
+    const sessions = whereis(SESSIONS);
+    if (sessions === undefined) throw new Error('the Sessions supervisor is not running');
     const app = uws.App();
+    const fastlane = new Fastlane(app);
     app.get('/health', (res) => {
       const aborted = trackAbort(res);
       void Repo.ping(HEALTH_DB_TIMEOUT_MS).then((database) => {
@@ -43,7 +61,11 @@ const endpoint: GenServer<EndpointArgs, State, EndpointProtocol> = {
         });
       });
     });
+    staticRoutes(app);
+    app.ws('/socket/websocket', socketBehavior({ config, sessions: sessions as SupervisorPid, fastlane, log: ctx.log }));
     app.any('/*', (res) => sendJson(res, '404 Not Found', { error: 'not_found' }));
+    PubSub.setSocketPublisher((broadcast) => fastlane.publish(broadcast));
+    ctx.owns(() => PubSub.setSocketPublisher(undefined));
     return new Promise<State>((resolve, reject) => {
       app.listen(config.HOST, config.PORT, (listenSocket) => {
         if (listenSocket === false) {
@@ -57,12 +79,39 @@ const endpoint: GenServer<EndpointArgs, State, EndpointProtocol> = {
       });
     });
   },
+  handleCall(_message, _from, state) {
+    return { state, reply: state.port };
+  },
 };
 
 export function endpointSpec(args: EndpointArgs): ChildSpec {
-  return {
-    id: 'endpoint',
-    shutdown: args.config.SHUTDOWN_TIMEOUT_MS,
-    start: (parent) => startServer(endpoint, args, { parent, id: 'endpoint', register: 'endpoint' }),
-  };
+  return supervisorSpec(
+    'endpoint',
+    [
+      dynamicSupervisorSpec('sessions', {
+        register: SESSIONS.registered,
+        intensityScope: 'per_child',
+        maxRestarts: 3,
+        periodMs: 5_000,
+        ...(args.config.MAX_SESSIONS === undefined ? {} : { maxChildren: args.config.MAX_SESSIONS }),
+      }),
+      {
+        id: 'http',
+        shutdown: args.config.SHUTDOWN_TIMEOUT_MS,
+        start: (parent) => startServer(http, args, { parent, id: 'http', register: HTTP.registered }),
+      },
+    ],
+    { strategy: 'one_for_all' },
+  );
+}
+
+/** The port the listener got (PORT=0 picks a free one). */
+export async function port(): Promise<number | undefined> {
+  const result = await call<number, HttpProtocol>(HTTP, { type: 'port' });
+  return result.ok ? result.value : undefined;
+}
+
+/** The Sessions supervisor, for introspection (admin, tests). */
+export function sessionsSupervisor(): SupervisorPid | undefined {
+  return whereis(SESSIONS) as SupervisorPid | undefined;
 }

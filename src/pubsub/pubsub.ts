@@ -31,7 +31,7 @@ import { Broadcast } from './broadcast.js';
  * Presence and the Endpoint, whose sessions subscribe again.
  */
 
-export type SocketPublisher = (topic: string, frame: string) => void;
+export type SocketPublisher = (broadcast: Broadcast) => void;
 
 type Call =
   | { readonly type: 'subscribe'; readonly topic: string; readonly pid: Pid }
@@ -77,7 +77,7 @@ function dispatch(state: State, broadcast: Broadcast): void {
     sendAll(subscribers.values(), broadcast, broadcast.from);
     state.delivered += subscribers.size;
   }
-  state.publishToSockets?.(broadcast.topic, broadcast.frame);
+  state.publishToSockets?.(broadcast);
 }
 
 const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
@@ -184,7 +184,7 @@ export function broadcastFrom(sender: Pid, topic: string, event: string, payload
   cast(PUBSUB, { type: 'broadcast', broadcast: new Broadcast(topic, event, payload, sender) });
 }
 
-/** The Endpoint's fastlane: every broadcast's frame, once, for uWS to publish to subscribed sockets. */
+/** The Endpoint's fastlane: every broadcast, whose frame it publishes once to subscribed sockets. */
 export function setSocketPublisher(publish: SocketPublisher | undefined): void {
   cast(PUBSUB, { type: 'socket_publisher', publish });
 }

@@ -1,0 +1,80 @@
+import type { WebSocket } from 'uWebSockets.js';
+import type { Pid } from '../../supervision/index.js';
+import type { TextFrame } from '../channel/frame.js';
+import type { Fastlane } from './fastlane.js';
+
+/**
+ * One WebSocket connection, as the Endpoint holds it: the transport half of a
+ * Phoenix socket. It outlives the Session actors that serve it. When a Session
+ * crashes, the fresh one finds here which topics the client believes joined
+ * (to send them phx_error), and frames that came in while no Session was alive
+ * wait in `inbox`.
+ *
+ * uWS objects are invalid once closed: every access goes through `closed`.
+ */
+export interface ConnData {
+  conn: Conn | undefined;
+}
+
+export class Conn {
+  closed = false;
+  /** The Session serving this socket now; undefined between a crash and the restart. */
+  pid: Pid | undefined = undefined;
+  readonly inbox: TextFrame[] = [];
+  /** topic -> join_ref of what the client has joined, as the client sees it. */
+  readonly joined = new Map<string, string>();
+  /** topic -> untap, for joins still catching up (a crashed Session's taps are removed by its successor). */
+  readonly taps = new Map<string, () => void>();
+
+  constructor(
+    readonly id: string,
+    private readonly ws: WebSocket<ConnData>,
+    readonly fastlane: Fastlane,
+    readonly remote: string,
+  ) {}
+
+  /** Writes one frame; false when the socket is gone or the frame was dropped for backpressure. */
+  send(frame: string): boolean {
+    if (this.closed) return false;
+    // uWS: 1 sent, 0 sent but buffered (backpressure), 2 dropped.
+    return this.ws.send(frame, false) !== 2;
+  }
+
+  /** Writes several frames in one syscall. */
+  sendAll(frames: readonly string[]): void {
+    if (this.closed || frames.length === 0) return;
+    this.ws.cork(() => {
+      for (const frame of frames) this.ws.send(frame, false);
+    });
+  }
+
+  /** From now on broadcasts on `topic` reach this socket by the fastlane (uWS topic publish). */
+  subscribe(topic: string): void {
+    if (!this.closed) this.ws.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.closed) this.ws.unsubscribe(topic);
+  }
+
+  /** Every fastlane subscription off (a fresh Session starts from a clean socket). */
+  unsubscribeAll(): void {
+    if (this.closed) return;
+    for (const topic of this.ws.getTopics()) this.ws.unsubscribe(topic);
+  }
+
+  bufferedBytes(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.end(code, reason);
+  }
+
+  /** Called from the uWS close callback: the ws object must not be touched again. */
+  markClosed(): void {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,39 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Broadcast } from '../pubsub/broadcast.js';
+
+/**
+ * The fastlane, as in Phoenix: a broadcast's frame, encoded once, goes to every
+ * subscribed socket through uWS topic publish, in C++, with no actor message per
+ * socket. A socket whose Session is still catching up on a join is not yet
+ * subscribed; the Session taps the topic instead, so nothing published meanwhile
+ * is missed, and subscribes once it has sent what it buffered.
+ */
+export type Tap = (broadcast: Broadcast) => void;
+
+export class Fastlane {
+  private readonly taps = new Map<string, Set<Tap>>();
+
+  constructor(private readonly app: TemplatedApp) {}
+
+  publish(broadcast: Broadcast): void {
+    const taps = this.taps.get(broadcast.topic);
+    if (taps !== undefined) for (const tap of taps) tap(broadcast);
+    // Encoding is skipped altogether when no socket listens (a frame is built on first use).
+    if (this.app.numSubscribers(broadcast.topic) > 0) this.app.publish(broadcast.topic, broadcast.frame, false);
+  }
+
+  /** Calls `tap` with every broadcast on `topic` until the returned function is called. */
+  tap(topic: string, tap: Tap): () => void {
+    let taps = this.taps.get(topic);
+    if (taps === undefined) {
+      taps = new Set();
+      this.taps.set(topic, taps);
+    }
+    taps.add(tap);
+    return () => {
+      const current = this.taps.get(topic);
+      current?.delete(tap);
+      if (current?.size === 0) this.taps.delete(topic);
+    };
+  }
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
+import { send, startChild, type SupervisorPid } from '../../supervision/index.js';
+import * as Encode from '../channel/encode.js';
+import { CloseCode, dispositionFor } from '../channel/errors.js';
+import { Events, PHOENIX_TOPIC, decodeFrame, type TextFrame } from '../channel/frame.js';
+import type { Config } from '../config.js';
+import { sessionSpec } from '../session/session.js';
+import type { SessionConfig } from '../session/state.js';
+import { Conn, type ConnData } from './conn.js';
+import type { Fastlane } from './fastlane.js';
+import { checkOrigin } from './origin.js';
+
+/**
+ * The WebSocket route, /socket/websocket: the transport half of a Phoenix
+ * socket. It refuses bad upgrades before they become sockets, answers
+ * heartbeats itself, turns bytes into frames (a bad frame gets an error reply or
+ * a close, and never reaches a Session), and hands every good frame to the
+ * socket's Session actor.
+ */
+
+/** uWS closes (1009) past this; frames between MAX_FRAME_BYTES and it get a readable error reply instead. */
+const HARD_FRAME_LIMIT = 1_048_576;
+/** Frames kept for a Session being restarted; a client past it is not behaving like phoenix.js. */
+const MAX_INBOX = 1_000;
+
+export interface SocketDeps {
+  readonly config: Config;
+  readonly sessions: SupervisorPid;
+  readonly fastlane: Fastlane;
+  readonly log: Logger;
+}
+
+let sequence = 0;
+const nextSessionId = (): string => `${(++sequence).toString(36)}-${randomBytes(3).toString('hex')}`;
+
+function refuse(res: HttpResponse, status: string, reason: string): void {
+  res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(reason));
+}
+
+function upgrade(config: Config) {
+  return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const vsn = query.get('vsn');
+    const origin = req.getHeader('origin');
+    const host = req.getHeader('host');
+    const key = req.getHeader('sec-websocket-key');
+    const protocols = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    if (vsn === null || !/^2\.\d+\.\d+$/.test(vsn)) {
+      refuse(res, '403 Forbidden', `unsupported protocol version ${vsn ?? '(none)'}: this server speaks Phoenix Channels vsn=2.0.0`);
+      return;
+    }
+    if (!checkOrigin(origin, host, config.ORIGINS)) {
+      refuse(res, '403 Forbidden', `origin ${origin} is not allowed`);
+      return;
+    }
+    // phoenix.js with an authToken offers "phoenix" plus a token protocol; the answer must be "phoenix".
+    const offered = protocols.split(',').map((p) => p.trim());
+    const protocol = offered.includes('phoenix') ? 'phoenix' : '';
+    res.upgrade<ConnData>({ conn: undefined }, key, protocol, extensions, context);
+  };
+}
+
+function route(conn: Conn, frame: TextFrame): void {
+  if (conn.pid !== undefined) send(conn.pid, { type: 'frame', frame });
+  else if (conn.inbox.length < MAX_INBOX) conn.inbox.push(frame);
+  else conn.close(CloseCode.policyViolation, 'too many frames while the session restarts');
+}
+
+export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
+  const { config, log } = deps;
+  const sessionConfig: SessionConfig = {
+    maxChannels: config.MAX_CHANNELS,
+    rateLimit: { perSecond: config.RATE_LIMIT_PER_SEC, burst: config.RATE_LIMIT_BURST },
+  };
+  const decodeOptions = { maxBytes: config.MAX_FRAME_BYTES, allowBinary: false };
+  return {
+    maxPayloadLength: HARD_FRAME_LIMIT,
+    idleTimeout: config.IDLE_TIMEOUT_S,
+    // Phoenix's idle timeout counts what the client sends; server pings would keep a silent client alive.
+    sendPingsAutomatically: false,
+    maxBackpressure: config.SLOW_READER_BYTES,
+    closeOnBackpressureLimit: 1,
+    upgrade: upgrade(config),
+    open: (ws) => {
+      const remote = Buffer.from(ws.getRemoteAddressAsText()).toString();
+      const conn = new Conn(nextSessionId(), ws, deps.fastlane, remote);
+      ws.getUserData().conn = conn;
+      void startChild(deps.sessions, sessionSpec(conn, sessionConfig)).then((started) => {
+        if (started.ok) return;
+        log.warn({ session: conn.id, reason: started.error.kind }, 'session did not start; closing the socket');
+        conn.close(CloseCode.tryAgainLater, 'server busy');
+      });
+    },
+    message: (ws, message, isBinary) => {
+      const conn = ws.getUserData().conn;
+      if (conn === undefined) return;
+      const decoded = decodeFrame(message, isBinary, decodeOptions);
+      if (!decoded.ok) {
+        const disposition = dispositionFor(decoded.error);
+        if (disposition.action === 'reply') {
+          conn.send(Encode.errorReply(disposition.joinRef, disposition.ref, disposition.topic, disposition.reason));
+        } else {
+          conn.close(disposition.code, disposition.reason);
+        }
+        return;
+      }
+      const frame = decoded.value;
+      if (frame.binary) return;
+      // Heartbeats are answered here, whatever the Session is doing (§7).
+      if (frame.topic === PHOENIX_TOPIC && frame.event === Events.heartbeat) {
+        if (frame.ref !== null) conn.send(Encode.heartbeatReply(frame.ref));
+        return;
+      }
+      route(conn, frame);
+    },
+    drain: () => {},
+    close: (ws) => {
+      const conn = ws.getUserData().conn;
+      if (conn === undefined) return;
+      conn.markClosed();
+      if (conn.pid !== undefined) send(conn.pid, { type: 'closed' });
+    },
+  };
+}

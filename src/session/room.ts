@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import * as Encode from '../channel/encode.js';
+import { Reason } from '../channel/errors.js';
+import type { TextFrame } from '../channel/frame.js';
+import * as Accounts from '../chat/accounts.js';
+import type { ChatError } from '../chat/errors.js';
+import * as Messages from '../chat/messages.js';
+import { roomName } from '../chat/schemas.js';
+import * as Presence from '../presence/presence.js';
+import type { Broadcast } from '../pubsub/broadcast.js';
+import * as PubSub from '../pubsub/pubsub.js';
+import { deleteMsg, loadOlder, newMsg, roomJoin, ROOM_PREFIX, USER_SOCKETS_PREFIX } from './params.js';
+import { replyError, replyOk, type Channel, type SessionCtx, type SessionState, type SessionUser } from './state.js';
+
+/**
+ * The room channel: what `room:<name>` does on join and on each event. It
+ * translates between frames and the chat contexts; the rules live there.
+ */
+
+const digest = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 12);
+
+function errorDetails(error: ChatError): Record<string, unknown> {
+  return error.reason === 'invalid_params' ? { errors: error.errors } : {};
+}
+
+/** A join refused for a reason retrying cannot fix: the error reply, then phx_close so the client stops. */
+function refuse(state: SessionState, frame: TextFrame, joinRef: string, reason: string, details: Record<string, unknown> = {}): void {
+  replyError(state, frame, reason, details);
+  state.conn.send(Encode.phxClose(joinRef, frame.topic));
+}
+
+async function usernameTaken(user: SessionUser): Promise<boolean> {
+  const online = await Presence.list(Accounts.USERS_TOPIC);
+  if (!online.ok) return false;
+  return (online.value[user.name]?.metas ?? []).some((meta) => meta['tk'] !== user.tokenDigest);
+}
+
+async function signIn(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<SessionUser | undefined> {
+  const params = roomJoin.safeParse(frame.payload);
+  if (!params.success) {
+    const errors = Object.fromEntries(params.error.issues.map((issue) => [issue.path.join('.') || 'params', issue.message]));
+    refuse(state, frame, joinRef, Reason.invalidParams, { errors });
+    return undefined;
+  }
+  const { username, token } = params.data;
+  if (state.user !== undefined) {
+    if (state.user.name.toLowerCase() === username.toLowerCase() && state.user.tokenDigest === digest(token)) return state.user;
+    refuse(state, frame, joinRef, Reason.invalidParams, { errors: { username: `this connection is signed in as ${state.user.name}` } });
+    return undefined;
+  }
+  const account = await Accounts.getOrCreateUser(username);
+  if (!account.ok) {
+    if (account.error.reason === 'invalid_params') refuse(state, frame, joinRef, Reason.invalidParams, errorDetails(account.error));
+    else replyError(state, frame, account.error.reason);
+    return undefined;
+  }
+  const user: SessionUser = { ...account.value, tokenDigest: digest(token) };
+  if (await usernameTaken(user)) {
+    refuse(state, frame, joinRef, Reason.usernameTaken);
+    return undefined;
+  }
+  state.user = user;
+  // The user's sockets as a whole: a `disconnect` broadcast here closes all of them.
+  await PubSub.subscribe(`${USER_SOCKETS_PREFIX}${user.name}`, ctx.self);
+  return user;
+}
+
+function lastSeen(frame: TextFrame): number | undefined {
+  const parsed = roomJoin.shape.last_seen_id.safeParse(frame.payload['last_seen_id']);
+  return parsed.success && parsed.data !== null ? parsed.data : undefined;
+}
+
+/**
+ * Join: sign in, then catch up exactly once. Broadcasts on the room are tapped
+ * before the history query starts; once the reply is out, the tapped ones the
+ * history did not hold follow in order, and only then does the socket switch to
+ * the fastlane, all in one synchronous step, so nothing is missed or doubled.
+ */
+export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<void> {
+  const room = roomName.safeParse(frame.topic.slice(ROOM_PREFIX.length));
+  if (!room.success) {
+    refuse(state, frame, joinRef, Reason.invalidParams, { errors: { topic: `room name ${room.error.issues[0]?.message ?? 'is invalid'}` } });
+    return;
+  }
+  const user = await signIn(state, frame, joinRef, ctx);
+  if (user === undefined) return;
+
+  const tapped: Broadcast[] = [];
+  const untap = state.conn.fastlane.tap(frame.topic, (broadcast) => tapped.push(broadcast));
+  state.conn.taps.set(frame.topic, untap);
+  const since = lastSeen(frame);
+  const history = since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
+  const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk: user.tokenDigest }) : undefined;
+  if (!state.inLobby && tracked?.ok === true) {
+    await Presence.track(ctx.self, Accounts.USERS_TOPIC, user.name, { online_at: Date.now(), tk: user.tokenDigest });
+    state.inLobby = true;
+  }
+  const presence = tracked?.ok === true ? await Presence.list(frame.topic) : undefined;
+  if (!history.ok || presence === undefined || !presence.ok) {
+    untap();
+    state.conn.taps.delete(frame.topic);
+    if (tracked?.ok === true) await Presence.untrack(ctx.self, frame.topic, user.name);
+    replyError(state, frame, Reason.dbUnavailable);
+    return;
+  }
+
+  const messages = history.value;
+  const lastId = Math.max(since ?? 0, ...messages.map((message) => message.id));
+  const frames = [
+    Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { messages, user: { id: user.id, name: user.name } }),
+    Encode.push(joinRef, frame.topic, 'presence_state', presence.value),
+  ];
+  for (const broadcast of tapped) {
+    const id = broadcast.payload['id'];
+    if (broadcast.event === 'new_msg' && typeof id === 'number' && id <= lastId) continue;
+    frames.push(broadcast.frame);
+  }
+  state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: room.data });
+  state.conn.joined.set(frame.topic, joinRef);
+  state.conn.sendAll(frames);
+  state.conn.subscribe(frame.topic);
+  untap();
+  state.conn.taps.delete(frame.topic);
+}
+
+export async function handleRoomEvent(state: SessionState, channel: Channel, frame: TextFrame): Promise<void> {
+  const user = state.user;
+  const room = channel.room;
+  if (user === undefined || room === undefined) return replyError(state, frame, Reason.unknownEvent);
+  switch (frame.event) {
+    case 'new_msg': {
+      const input = newMsg.safeParse(frame.payload);
+      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { body: input.error.issues[0]?.message ?? 'is invalid' } });
+      const created = await Messages.createMessage(user, { room, body: input.data.body }, (message) =>
+        PubSub.broadcast(channel.topic, 'new_msg', { id: message.id, user: message.user, body: message.body, inserted_at: message.inserted_at }),
+      );
+      if (!created.ok) return replyError(state, frame, created.error.reason, errorDetails(created.error));
+      return replyOk(state, frame, { id: created.value.id });
+    }
+    case 'delete_msg': {
+      const input = deleteMsg.safeParse(frame.payload);
+      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { id: input.error.issues[0]?.message ?? 'is invalid' } });
+      const deleted = await Messages.deleteMessage(user, input.data.id);
+      if (!deleted.ok) return replyError(state, frame, deleted.error.reason, errorDetails(deleted.error));
+      PubSub.broadcast(`${ROOM_PREFIX}${deleted.value.room}`, 'msg_deleted', { id: deleted.value.id });
+      return replyOk(state, frame);
+    }
+    case 'load_older': {
+      const input = loadOlder.safeParse(frame.payload);
+      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { before_id: input.error.issues[0]?.message ?? 'is invalid' } });
+      const page = await Messages.before(room, input.data.before_id);
+      if (!page.ok) return replyError(state, frame, page.error.reason, errorDetails(page.error));
+      return replyOk(state, frame, { messages: page.value });
+    }
+    default:
+      return replyError(state, frame, Reason.unknownEvent, { event: frame.event });
+  }
+}

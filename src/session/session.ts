@@ -1,0 +1,167 @@
+import { onExit, send, startServer, type ChildSpec, type GenServer } from '../../supervision/index.js';
+import * as Encode from '../channel/encode.js';
+import { CloseCode, Reason } from '../channel/errors.js';
+import { Events, type TextFrame } from '../channel/frame.js';
+import { USERS_TOPIC } from '../chat/accounts.js';
+import type { Conn } from '../endpoint/conn.js';
+import * as Presence from '../presence/presence.js';
+import { joinLobby } from './lobby.js';
+import { ROOM_PREFIX } from './params.js';
+import { fullBucket, take } from './rate-limit.js';
+import { handleRoomEvent, joinRoom } from './room.js';
+import {
+  replyError,
+  replyOk,
+  type Channel,
+  type SessionConfig,
+  type SessionCtx,
+  type SessionInfo,
+  type SessionProtocol,
+  type SessionState,
+} from './state.js';
+
+/**
+ * The Session: one actor per WebSocket, the only place that socket's chat state
+ * lives (its user, its channels, its rate limit). It handles the socket's frames
+ * one at a time, in order, as a Phoenix socket process does.
+ *
+ * When it crashes, the Sessions supervisor starts a fresh one on the same Conn:
+ * the fresh one tells the client phx_error on every topic it had joined, the
+ * stock client rejoins with its last_seen_id, and catches up. Its old presences
+ * and subscriptions went with the dead process (monitors).
+ */
+
+export interface SessionArgs {
+  readonly conn: Conn;
+  readonly config: SessionConfig;
+}
+
+/** A crashed predecessor leaves the socket as the client sees it: say so, and start clean. */
+function recover(conn: Conn): void {
+  for (const untap of conn.taps.values()) untap();
+  conn.taps.clear();
+  conn.unsubscribeAll();
+  conn.sendAll([...conn.joined].map(([topic, joinRef]) => Encode.phxError(joinRef, topic, Reason.channelCrash)));
+  conn.joined.clear();
+}
+
+async function leave(state: SessionState, channel: Channel, ctx: SessionCtx): Promise<void> {
+  state.channels.delete(channel.topic);
+  state.conn.joined.delete(channel.topic);
+  state.conn.unsubscribe(channel.topic);
+  if (state.user !== undefined && channel.room !== undefined) {
+    await Presence.untrack(ctx.self, channel.topic, state.user.name);
+    const roomsLeft = [...state.channels.values()].some((other) => other.room !== undefined);
+    if (!roomsLeft && state.inLobby) {
+      await Presence.untrack(ctx.self, USERS_TOPIC, state.user.name);
+      state.inLobby = false;
+    }
+  }
+}
+
+async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Promise<void> {
+  // A join's join_ref is its own ref.
+  const joinRef = frame.ref ?? frame.joinRef;
+  if (joinRef === null) return;
+  const existing = state.channels.get(frame.topic);
+  if (existing !== undefined) {
+    // The same topic joined again on this socket: the old instance goes, as in Phoenix (§4.5).
+    await leave(state, existing, ctx);
+    state.conn.send(Encode.phxClose(existing.joinRef, existing.topic));
+  } else if (state.channels.size >= state.config.maxChannels) {
+    replyError(state, { ...frame, joinRef }, Reason.tooManyChannels);
+    return;
+  }
+  const withRef = { ...frame, joinRef };
+  if (frame.topic.startsWith(ROOM_PREFIX)) await joinRoom(state, withRef, joinRef, ctx);
+  else if (frame.topic === USERS_TOPIC) await joinLobby(state, withRef, joinRef);
+  else if (frame.ref !== null) state.conn.send(Encode.errorReply(null, frame.ref, frame.topic, Reason.unmatchedTopic));
+}
+
+async function handleFrame(state: SessionState, frame: TextFrame, ctx: SessionCtx): Promise<void> {
+  if (!take(state.bucket, state.config.rateLimit, Date.now())) {
+    replyError(state, frame, Reason.rateLimited);
+    return;
+  }
+  if (frame.event === Events.join) return join(state, frame, ctx);
+  const channel = state.channels.get(frame.topic);
+  if (channel === undefined) {
+    // Phoenix answers a leave of what is not joined with ok, and anything else with unmatched topic.
+    if (frame.ref === null) return;
+    const leaveOk = frame.event === Events.leave;
+    state.conn.send(
+      leaveOk
+        ? Encode.reply(frame.joinRef, frame.ref, frame.topic, 'ok', {})
+        : Encode.errorReply(null, frame.ref, frame.topic, Reason.unmatchedTopic),
+    );
+    return;
+  }
+  // A message for an older join of this topic is ignored, without a reply (§3).
+  if (frame.joinRef !== null && frame.joinRef !== channel.joinRef) return;
+  if (frame.event === Events.leave) {
+    await leave(state, channel, ctx);
+    replyOk(state, frame);
+    state.conn.send(Encode.phxClose(channel.joinRef, channel.topic));
+    return;
+  }
+  if (channel.room !== undefined) return handleRoomEvent(state, channel, frame);
+  replyError(state, frame, Reason.unknownEvent, { event: frame.event });
+}
+
+const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
+  init({ conn, config }, ctx) {
+    recover(conn);
+    conn.pid = ctx.self;
+    onExit(ctx.self, () => {
+      if (conn.pid?.id === ctx.self.id) conn.pid = undefined;
+    });
+    // Frames that came while no Session was alive, in order, ahead of any new ones.
+    for (const frame of conn.inbox.splice(0)) send(ctx.self, { type: 'frame', frame });
+    if (conn.closed) send(ctx.self, { type: 'closed' });
+    return {
+      conn,
+      config,
+      channels: new Map(),
+      bucket: fullBucket(config.rateLimit, Date.now()),
+      user: undefined,
+      inLobby: false,
+    };
+  },
+  async handleInfo(message: SessionInfo | { type: 'DOWN' }, state, ctx) {
+    switch (message.type) {
+      case 'frame':
+        await handleFrame(state, message.frame, ctx);
+        break;
+      case 'closed':
+        ctx.stop({ kind: 'normal' });
+        break;
+      case 'broadcast':
+        // users_socket:<name>: the user's sockets are being disconnected as a whole.
+        if (message.event === 'disconnect') {
+          state.conn.close(CloseCode.goingAway, 'disconnected');
+          ctx.stop({ kind: 'normal' });
+        }
+        break;
+      case 'DOWN':
+        break;
+    }
+    return state;
+  },
+  terminate(reason, state) {
+    for (const untap of state.conn.taps.values()) untap();
+    state.conn.taps.clear();
+    // The node is stopping: say so to the client, which will come back (to this node or another).
+    if (reason.kind === 'shutdown') state.conn.close(CloseCode.goingAway, 'server shutting down');
+  },
+};
+
+/** A Session for `conn`, restarted after a crash (transient), given up past its own restart intensity. */
+export function sessionSpec(conn: Conn, config: SessionConfig): ChildSpec {
+  return {
+    id: conn.id,
+    restart: 'transient',
+    shutdown: 5_000,
+    start: (parent) => startServer(session, { conn, config }, { parent, id: conn.id, logBindings: { session: conn.id } }),
+    onGiveUp: () => conn.close(CloseCode.internalError, 'session crashed repeatedly'),
+  };
+}

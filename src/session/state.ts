@@ -1,0 +1,54 @@
+import type { Ctx, Pid } from '../../supervision/index.js';
+import * as Encode from '../channel/encode.js';
+import type { Payload, TextFrame } from '../channel/frame.js';
+import type { User } from '../chat/accounts.js';
+import type { Conn } from '../endpoint/conn.js';
+import type { Broadcast } from '../pubsub/broadcast.js';
+import type { Bucket, RateLimit } from './rate-limit.js';
+
+/** What a Session knows; all of it dies with the actor (the Conn keeps what must outlive it). */
+
+export interface SessionConfig {
+  readonly maxChannels: number;
+  readonly rateLimit: RateLimit;
+}
+
+export interface Channel {
+  readonly topic: string;
+  readonly joinRef: string;
+  /** The room name for room channels; undefined for the lobby. */
+  readonly room: string | undefined;
+}
+
+export interface SessionUser extends User {
+  /** Identifies the browser (all its tabs): another token with the same name is someone else. */
+  readonly tokenDigest: string;
+}
+
+export interface SessionState {
+  readonly conn: Conn;
+  readonly config: SessionConfig;
+  readonly channels: Map<string, Channel>;
+  readonly bucket: Bucket;
+  user: SessionUser | undefined;
+  /** Whether this session is counted online in the lobby (it is while it has a room joined). */
+  inLobby: boolean;
+}
+
+export type SessionInfo =
+  | { readonly type: 'frame'; readonly frame: TextFrame }
+  | { readonly type: 'closed' }
+  | Broadcast;
+
+export type SessionProtocol = { readonly call: never; readonly cast: never; readonly info: SessionInfo };
+export type SessionCtx = Ctx<SessionProtocol>;
+export type SessionPid = Pid<SessionProtocol>;
+
+/** Replies to a push: status ok with `response`, or error with a reason (and details for the client to show). */
+export function replyOk(state: SessionState, frame: TextFrame, response: Payload = {}): void {
+  if (frame.ref !== null) state.conn.send(Encode.reply(frame.joinRef, frame.ref, frame.topic, 'ok', response));
+}
+
+export function replyError(state: SessionState, frame: TextFrame, reason: string, details: Payload = {}): void {
+  if (frame.ref !== null) state.conn.send(Encode.reply(frame.joinRef, frame.ref, frame.topic, 'error', { reason, ...details }));
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { SHUTDOWN, crashProcess, stop, whichChildren, type Pid, type SupervisorPid } from '../../supervision/index.js';
+import { startApplication } from '../../src/application.js';
+import { parseConfig } from '../../src/config.js';
+import * as Endpoint from '../../src/endpoint/endpoint.js';
+import { freshDatabase, type TestDatabase } from './db.js';
+
+/** The whole application in this process, on a fresh database and a free port, as `npm start` runs it. */
+export interface TestApp {
+  readonly app: SupervisorPid;
+  readonly db: TestDatabase;
+  readonly port: number;
+  readonly httpUrl: string;
+  /** For phoenix.js: `new Socket(wsUrl, ...)` connects to `${wsUrl}/websocket`. */
+  readonly wsUrl: string;
+  sessions(): Promise<Array<{ id: string; pid: Pid }>>;
+  /** A real crash of that Session actor, handled by the Sessions supervisor. */
+  crashSession(id: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApp(options: { env?: Record<string, string> } = {}): Promise<TestApp> {
+  const db = await freshDatabase();
+  const parsed = parseConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', ...options.env });
+  assert.ok(parsed.ok, 'test configuration is valid');
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const started = await startApplication(parsed.value, log, db.url, 'test@127.0.0.1');
+  assert.ok(started.ok, 'application started');
+  const port = await Endpoint.port();
+  assert.ok(port !== undefined);
+  const sessions = async () => {
+    const sup = Endpoint.sessionsSupervisor();
+    if (sup === undefined) return [];
+    const children = await whichChildren(sup);
+    if (!children.ok) return [];
+    return children.value.flatMap((child) => (child.pid === undefined ? [] : [{ id: child.id, pid: child.pid }]));
+  };
+  return {
+    app: started.value,
+    db,
+    port,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/socket`,
+    sessions,
+    crashSession: async (id) => {
+      const session = (await sessions()).find((s) => s.id === id);
+      assert.ok(session, `session ${id} exists`);
+      crashProcess(session.pid, 'crashed by the test');
+    },
+    stop: async () => {
+      await stop(started.value, SHUTDOWN, 15_000);
+      await db.drop();
+    },
+  };
+}
