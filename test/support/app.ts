@@ -20,8 +20,10 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startTestApp(options: { env?: Record<string, string> } = {}): Promise<TestApp> {
-  const db = await freshDatabase();
+export async function startTestApp(options: { env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestApp> {
+  // A test that stops its database brings its own server; the rest share the test server.
+  const db: TestDatabase =
+    options.databaseUrl === undefined ? await freshDatabase() : { url: options.databaseUrl, sql: undefined as never, drop: async () => {} };
   const parsed = parseConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', ...options.env });
   assert.ok(parsed.ok, 'test configuration is valid');
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
