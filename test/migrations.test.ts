@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -10,79 +10,219 @@ import { describeMigrationError, migrate } from '../src/repo/migrations.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
 
 const log = pino({ level: 'silent' });
-const dbs: TestDatabase[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
-  for (const db of dbs) await db.drop();
+  for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
 async function emptyDatabase(): Promise<TestDatabase> {
   const db = await freshDatabase({ migrated: false });
-  dbs.push(db);
+  cleanups.push(db.drop);
   return db;
 }
 
 function sqlDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
 const versions = async (sql: postgres.Sql): Promise<number[]> =>
   z.array(z.object({ version: z.number() })).parse(await sql`SELECT version FROM schema_migrations ORDER BY version`).map((r) => r.version);
 
-describe('migrations', () => {
-  it('create the schema on a fresh database and apply nothing the second time', async () => {
+const names = (rows: readonly Record<string, unknown>[], column: string): string[] => z.array(z.string()).parse(rows.map((row) => row[column]));
+
+/** What PostgreSQL said, from a postgres.js error. */
+const pgError = z.object({ code: z.string(), constraint_name: z.string().optional() });
+
+async function rejectedWith(query: Promise<unknown>, code: string, constraint?: string): Promise<void> {
+  await assert.rejects(query, (error: unknown) => {
+    const parsed = pgError.parse(error);
+    assert.equal(parsed.code, code);
+    if (constraint !== undefined) assert.equal(parsed.constraint_name, constraint);
+    return true;
+  });
+}
+
+describe('the migration runner', () => {
+  it('creates the schema on a fresh database, and applies nothing the second time', async () => {
     const db = await emptyDatabase();
-    const first = await migrate(db.sql, { log });
-    assert.deepEqual(first, { ok: true, value: { applied: ['001_init.sql'] } });
+    assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: ['001_init.sql'] } });
     const tables = await db.sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`;
-    assert.deepEqual(tables.map((t) => t['table_name']), ['messages', 'schema_migrations', 'users']);
+    assert.deepEqual(names(tables, 'table_name'), ['messages', 'schema_migrations', 'users']);
+    const indexes = await db.sql`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`;
+    assert.deepEqual(names(indexes, 'indexname'), [
+      'messages_pkey',
+      'messages_room_id_idx',
+      'messages_search_idx',
+      'messages_user_id_idx',
+      'schema_migrations_pkey',
+      'users_name_lower_idx',
+      'users_pkey',
+    ]);
+    const recorded = z
+      .array(z.object({ version: z.number(), name: z.string(), checksum: z.string().regex(/^[0-9a-f]{64}$/), applied_at: z.date() }))
+      .parse(await db.sql`SELECT * FROM schema_migrations`);
+    assert.deepEqual(recorded.map((r) => [r.version, r.name]), [[1, '001_init.sql']]);
+
     assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: [] } });
     assert.deepEqual(await versions(db.sql), [1]);
   });
 
-  it('two runners at once apply each migration exactly once, and both succeed', async () => {
+  it('two runners at once on separate connections apply each migration exactly once, and both succeed', async () => {
     const db = await emptyDatabase();
+    // The first migration holds the lock a while, so the second runner surely arrives while it is taken.
     const dir = sqlDir({
       '001_a.sql': 'CREATE TABLE a (id int); SELECT pg_sleep(0.3);',
       '002_b.sql': 'CREATE TABLE b (id int);',
     });
     const other = postgres(db.url, { max: 2, onnotice: () => {} });
+    cleanups.push(() => other.end());
     const [one, two] = await Promise.all([migrate(db.sql, { dir, log }), migrate(other, { dir, log })]);
-    await other.end();
-    rmSync(dir, { recursive: true });
-    assert.ok(one.ok && two.ok, 'neither runner failed (a race would fail on CREATE TABLE)');
+    assert.ok(one.ok && two.ok, 'neither runner failed (without the lock, one would fail on CREATE TABLE)');
     assert.deepEqual([...one.value.applied, ...two.value.applied].sort(), ['001_a.sql', '002_b.sql']);
     assert.deepEqual(await versions(db.sql), [1, 2]);
   });
 
-  it('a migration changed after it was applied stops with a clear error', async () => {
+  it('two runners at once apply the real schema once', async () => {
     const db = await emptyDatabase();
-    const dir = sqlDir({ '001_a.sql': 'CREATE TABLE a (id int);' });
-    assert.ok((await migrate(db.sql, { dir, log })).ok);
-    writeFileSync(join(dir, '001_a.sql'), 'CREATE TABLE a (id bigint);');
-    const changed = await migrate(db.sql, { dir, log });
-    rmSync(dir, { recursive: true });
-    assert.deepEqual(changed, { ok: false, error: { kind: 'checksum_mismatch', file: '001_a.sql' } });
-    assert.ok(!changed.ok && /001_a\.sql was changed after it was applied/.test(describeMigrationError(changed.error)));
+    const other = postgres(db.url, { max: 1, onnotice: () => {} });
+    cleanups.push(() => other.end());
+    const results = await Promise.all([migrate(db.sql, { log }), migrate(other, { log })]);
+    assert.deepEqual(results.flatMap((r) => (r.ok ? r.value.applied : [describeMigrationError(r.error)])), ['001_init.sql']);
   });
 
-  it('a failing migration is rolled back whole and names its file', async () => {
+  it('stops with an error naming a migration changed after it was applied', async () => {
     const db = await emptyDatabase();
-    const dir = sqlDir({ '001_ok.sql': 'CREATE TABLE ok (id int);', '002_bad.sql': 'CREATE TABLE half (id int); SELECT no_such_function();' });
+    const dir = sqlDir({ '001_a.sql': 'CREATE TABLE a (id int);', '002_b.sql': 'CREATE TABLE b (id int);' });
+    assert.ok((await migrate(db.sql, { dir, log })).ok);
+    writeFileSync(join(dir, '001_a.sql'), 'CREATE TABLE a (id bigint);');
+    writeFileSync(join(dir, '003_c.sql'), 'CREATE TABLE c (id int);');
+    const changed = await migrate(db.sql, { dir, log });
+    assert.ok(!changed.ok);
+    assert.deepEqual(changed.error, { kind: 'checksum_mismatch', file: '001_a.sql' });
+    assert.match(describeMigrationError(changed.error), /001_a\.sql was changed after it was applied/);
+    assert.deepEqual(await versions(db.sql), [1, 2], 'nothing after the changed one was applied');
+  });
+
+  it('takes a file checked out with CRLF line endings for the same migration', async () => {
+    const db = await emptyDatabase();
+    const dir = sqlDir({ '001_a.sql': 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n' });
+    assert.ok((await migrate(db.sql, { dir, log })).ok);
+    writeFileSync(join(dir, '001_a.sql'), 'CREATE TABLE a (id int);\r\nCREATE TABLE b (id int);\r\n');
+    assert.deepEqual(await migrate(db.sql, { dir, log }), { ok: true, value: { applied: [] } });
+  });
+
+  it('rolls a failing migration back whole, and names its file and line', async () => {
+    const db = await emptyDatabase();
+    const dir = sqlDir({
+      '001_ok.sql': 'CREATE TABLE ok (id int);',
+      '002_bad.sql': 'CREATE TABLE half (id int);\n\nSELECT no_such_function();\n',
+    });
     const result = await migrate(db.sql, { dir, log });
-    rmSync(dir, { recursive: true });
-    assert.ok(!result.ok && result.error.kind === 'failed' && result.error.file === '002_bad.sql');
-    const half = await db.sql`SELECT to_regclass('half') AS t`;
-    assert.equal(half[0]?.['t'], null, 'nothing of the failed migration is left');
+    assert.ok(!result.ok && result.error.kind === 'failed', JSON.stringify(result));
+    assert.equal(result.error.file, '002_bad.sql');
+    assert.equal(result.error.line, 3);
+    assert.match(describeMigrationError(result.error), /^002_bad\.sql line 3 failed, nothing of it was applied: function no_such_function\(\) does not exist/);
+    const [half] = await db.sql`SELECT to_regclass('half') AS t`;
+    assert.equal(half?.['t'], null, 'nothing of the failed migration is left');
     assert.deepEqual(await versions(db.sql), [1]);
   });
 
-  it('refuses a file that is not named NNN_name.sql', async () => {
+  it('refuses a directory holding a file not named NNN_name.sql, or two files with one number', async () => {
     const db = await emptyDatabase();
-    const dir = sqlDir({ '001_a.sql': 'SELECT 1;', 'notes.sql': 'SELECT 1;' });
-    const result = await migrate(db.sql, { dir, log });
-    rmSync(dir, { recursive: true });
-    assert.deepEqual(result, { ok: false, error: { kind: 'bad_file_name', file: 'notes.sql' } });
+    for (const [files, error] of [
+      [{ '001_a.sql': 'SELECT 1;', 'notes.sql': 'SELECT 1;' }, { kind: 'bad_file_name', file: 'notes.sql' }],
+      [{ '1_a.sql': 'SELECT 1;' }, { kind: 'bad_file_name', file: '1_a.sql' }],
+      [{ '001_a.sql': 'SELECT 1;', '001_b.sql': 'SELECT 1;' }, { kind: 'duplicate_version', file: '001_b.sql', other: '001_a.sql' }],
+    ] as const) {
+      assert.deepEqual(await migrate(db.sql, { dir: sqlDir(files), log }), { ok: false, error });
+    }
+    const missing = await migrate(db.sql, { dir: join(tmpdir(), 'no-such-migrations-dir'), log });
+    assert.ok(!missing.ok && missing.error.kind === 'unreadable_dir');
+    assert.equal(await db.sql`SELECT to_regclass('schema_migrations') AS t`.then((rows) => rows[0]?.['t']), null, 'nothing was touched');
+  });
+
+  it('reports an unreachable database as a value', async () => {
+    const nowhere = postgres('postgres://postgres:postgres@127.0.0.1:1/none', { max: 1, connect_timeout: 2, onnotice: () => {} });
+    cleanups.push(() => nowhere.end());
+    const result = await migrate(nowhere, { log });
+    assert.ok(!result.ok && result.error.kind === 'db_unavailable', JSON.stringify(result));
+  });
+});
+
+describe('the schema', () => {
+  let db: TestDatabase;
+  let userId: string;
+  before(async () => {
+    db = await freshDatabase();
+    cleanups.push(db.drop);
+    const [user] = z.array(z.object({ id: z.string().uuid() })).parse(await db.sql`INSERT INTO users (name) VALUES ('Alice') RETURNING id`);
+    assert.ok(user);
+    userId = user.id;
+  });
+
+  const insertMessage = (body: string, room = 'lobby') => db.sql`INSERT INTO messages (room, user_id, body) VALUES (${room}, ${userId}, ${body}) RETURNING id`;
+
+  it('keeps a message body between 1 and 500 characters (characters, not bytes)', async () => {
+    await rejectedWith(insertMessage(''), '23514', 'messages_body_check');
+    await rejectedWith(insertMessage('x'.repeat(501)), '23514', 'messages_body_check');
+    await insertMessage('x');
+    await insertMessage('x'.repeat(500));
+    await insertMessage('😀'.repeat(500));
+  });
+
+  it('keeps user names unique whatever their case', async () => {
+    await rejectedWith(db.sql`INSERT INTO users (name) VALUES ('alice')`, '23505', 'users_name_lower_idx');
+    await rejectedWith(db.sql`INSERT INTO users (name) VALUES ('ALICE')`, '23505', 'users_name_lower_idx');
+    await db.sql`INSERT INTO users (name) VALUES ('alice2')`;
+  });
+
+  it('accepts only user names of 1 to 30 letters, digits, _ - .', async () => {
+    for (const bad of ['', 'with space', 'x'.repeat(31), 'semi;colon', 'new\nline']) {
+      await rejectedWith(db.sql`INSERT INTO users (name) VALUES (${bad})`, '23514', 'users_name_check');
+    }
+    await db.sql`INSERT INTO users (name) VALUES (${'A.b-c_9'}), (${'y'.repeat(30)})`;
+  });
+
+  it('accepts only room names of 1 to 32 of a-z 0-9 _ -', async () => {
+    for (const bad of ['', 'Lobby', 'the lobby', 'x'.repeat(33), 'café', 'lobby\n']) {
+      await rejectedWith(insertMessage('hi', bad), '23514', 'messages_room_check');
+    }
+    await insertMessage('hi', 'a');
+    await insertMessage('hi', `room_1-${'z'.repeat(25)}`);
+  });
+
+  it('refuses a message from no known user', async () => {
+    await rejectedWith(
+      db.sql`INSERT INTO messages (room, user_id, body) VALUES ('lobby', gen_random_uuid(), 'hi')`,
+      '23503',
+      'messages_user_id_fkey',
+    );
+  });
+
+  it('numbers messages itself, in order: the id is the cursor a client catches up from', async () => {
+    const ids = [];
+    for (const body of ['one', 'two', 'three']) ids.push(z.array(z.object({ id: z.coerce.number() })).parse(await insertMessage(body))[0]?.id);
+    assert.deepEqual([...ids].sort((a, b) => (a ?? 0) - (b ?? 0)), ids);
+    await rejectedWith(db.sql`INSERT INTO messages (id, room, user_id, body) VALUES (1, 'lobby', ${userId}, 'forged')`, '428C9');
+  });
+
+  it('finds messages by word, whatever their case, through the search index', async () => {
+    await insertMessage('Hello Wörld from the search test', 'search');
+    await insertMessage('nothing to see', 'search');
+    const find = async (words: string): Promise<string[]> =>
+      names(await db.sql`SELECT body FROM messages WHERE room = 'search' AND search @@ plainto_tsquery('simple', ${words}) ORDER BY id`, 'body');
+    assert.deepEqual(await find('hello'), ['Hello Wörld from the search test']);
+    assert.deepEqual(await find('WÖRLD search'), ['Hello Wörld from the search test']);
+    assert.deepEqual(await find('absent'), []);
+    await rejectedWith(db.sql`UPDATE messages SET search = to_tsvector('simple', 'forged')`, '428C9');
+
+    const plan = await db.sql.begin(async (tx) => {
+      await tx`SET LOCAL enable_seqscan = off`;
+      return names(await tx`EXPLAIN SELECT id FROM messages WHERE search @@ plainto_tsquery('simple', 'hello')`, 'QUERY PLAN').join('\n');
+    });
+    assert.match(plan, /messages_search_idx/);
   });
 });

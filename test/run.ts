@@ -1,47 +1,80 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { constants } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startEmbeddedPostgres } from '../src/repo/embedded.js';
+import { sweepTestData, testDataDir } from './support/pg.js';
 
 /**
- * npm test: runs every test/**\/*.test.ts (or the files given) with node's test
- * runner, against DATABASE_URL or, when unset, one embedded PostgreSQL started
- * here in a fresh directory and removed afterwards. Each test file makes its own
- * database on that server (test/support/db.ts).
+ * npm test: node's test runner over the files given (any argument starting with
+ * `--` goes to node, e.g. --test-name-pattern=...), or every test/**\/*.test.ts,
+ * one file at a time. Against DATABASE_URL, or when unset one embedded
+ * PostgreSQL started here in a fresh directory and removed afterwards; each
+ * test makes its own database on it (test/support/db.ts).
  */
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const log = pino({ level: process.env['LOG_LEVEL'] ?? 'info' });
+// The database's own lines (start, stop) only when asked for.
+const dbLog = log.child({ name: 'test-db' }, { level: process.env['LOG_LEVEL'] ?? 'warn' });
+
+// Node 20's --test does not expand globs itself.
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return testFiles(path);
-    return entry.name.endsWith('.test.ts') ? [path] : [];
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : testFiles(path);
+    return entry.name.endsWith('.test.ts') ? [relative(root, path)] : [];
   });
 }
 
-const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles('test').sort();
-const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-let stopDatabase = async (): Promise<void> => {};
-if (process.env.DATABASE_URL === undefined) {
-  const dataDir = resolve('.test-data', `run-${process.pid}`);
-  const database = await startEmbeddedPostgres({ dataDir, database: 'chat_test', log });
+const args = process.argv.slice(2);
+const nodeFlags = args.filter((arg) => arg.startsWith('--'));
+const named = args.filter((arg) => !arg.startsWith('--'));
+// The tests run from the repository root (they use paths like .test-data/ and src/): name files from there.
+const files = named.length > 0 ? named.map((file) => relative(root, resolve(file))) : testFiles(join(root, 'test')).sort();
+
+async function withDatabase(run: () => Promise<number>): Promise<number> {
+  if (process.env['DATABASE_URL'] !== undefined && process.env['DATABASE_URL'] !== '') return run();
+  await sweepTestData(log);
+  const dataDir = testDataDir('run');
+  const started = Date.now();
+  // Not detached: whoever kills our process group (a harness, a CI timeout) stops it too.
+  const database = await startEmbeddedPostgres({ dataDir, database: 'chat_test', log: dbLog, disposable: true, detached: false });
   if (!database.ok) {
     log.fatal(database.error);
-    process.exit(1);
+    rmSync(dataDir, { recursive: true, force: true });
+    return 1;
   }
-  process.env.DATABASE_URL = database.value.url;
-  stopDatabase = async () => {
+  log.info({ ms: Date.now() - started, dataDir }, 'test database ready');
+  process.env['DATABASE_URL'] = database.value.url;
+  try {
+    return await run();
+  } finally {
     await database.value.stop();
     rmSync(dataDir, { recursive: true, force: true });
-  };
+  }
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
-  stdio: 'inherit',
-  env: process.env,
-});
-const stopOnSignal = (signal: NodeJS.Signals) => child.kill(signal);
-process.on('SIGINT', stopOnSignal);
-process.on('SIGTERM', stopOnSignal);
-const code = await new Promise<number>((resolveCode) => child.on('exit', (exitCode) => resolveCode(exitCode ?? 1)));
-await stopDatabase();
-process.exit(code);
+function runTests(): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...nodeFlags, ...files], {
+    cwd: root,
+    stdio: 'inherit',
+    env: process.env,
+  });
+  // A terminal's Ctrl-C reaches the tests directly; a signal sent to us alone is passed on. Either way we stop the database after them.
+  const pass = (signal: NodeJS.Signals): void => void child.kill(signal);
+  process.on('SIGINT', pass);
+  process.on('SIGTERM', pass);
+  return new Promise((resolveCode) => {
+    child.once('error', (error) => {
+      log.fatal({ error: error.message }, 'could not run node --test');
+      resolveCode(1);
+    });
+    child.once('exit', (code, signal) => resolveCode(code ?? (signal === null ? 1 : 128 + constants.signals[signal])));
+  });
+}
+
+// exit(), not exitCode: a handle some library left open must not keep `npm test` from ending.
+process.exit(await withDatabase(runTests));

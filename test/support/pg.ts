@@ -1,34 +1,53 @@
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pino } from 'pino';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { findHolder, inspectProcess, stopProcess } from '../../src/repo/embedded-leftover.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/repo/embedded.js';
 
-/** A PostgreSQL of a test's own, to stop and start again mid-test on the same port. */
+/** Scratch space of test runs, one directory per server, named `<kind>-<pid of its starter>-<random>`. */
+export const TEST_DATA = fileURLToPath(new URL('../../.test-data/', import.meta.url));
+
+export function testDataDir(kind: 'run' | 'private' | 'bench'): string {
+  mkdirSync(TEST_DATA, { recursive: true });
+  return mkdtempSync(join(TEST_DATA, `${kind}-${process.pid}-`));
+}
+
+/**
+ * For tests of what the application does while its database goes away and
+ * comes back: a server of the test's own, stopped and started again on the
+ * same port and data.
+ */
 export interface PrivatePostgres {
   readonly url: string;
+  readonly port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops the server and removes its data. */
   destroy(): Promise<void>;
 }
 
-export async function privatePostgres(): Promise<PrivatePostgres> {
-  const dataDir = resolve('.test-data', `private-${process.pid}-${Date.now()}`);
+export async function privatePostgres(options: { readonly log?: Logger } = {}): Promise<PrivatePostgres> {
+  const dataDir = testDataDir('private');
   const port = await freePort();
-  const log = pino({ level: 'silent' });
+  const log = options.log ?? pino({ level: 'silent' });
   let running: EmbeddedDatabase | undefined;
-  const start = async () => {
-    const started = await startEmbeddedPostgres({ dataDir, port, log });
+  const start = async (): Promise<void> => {
+    if (running !== undefined) return;
+    // Not detached: a harness that kills the test's process group stops this server too.
+    const started = await startEmbeddedPostgres({ dataDir, port, log, disposable: true, detached: false });
     if (!started.ok) throw new Error(started.error);
     running = started.value;
   };
-  await start();
-  const url = running?.url ?? '';
-  const stop = async () => {
-    await running?.stop();
+  const stop = async (): Promise<void> => {
+    const server = running;
     running = undefined;
+    await server?.stop();
   };
+  await start();
   return {
-    url,
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/chat`,
+    port,
     stop,
     start,
     destroy: async () => {
@@ -36,4 +55,28 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Removes what runs killed before their cleanup left in .test-data (a server
+ * still running, its data): directories whose starter is dead. A directory of a
+ * live process, another run going on right now, is left alone.
+ */
+export async function sweepTestData(log: Logger): Promise<void> {
+  let entries: string[];
+  try {
+    entries = readdirSync(TEST_DATA);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const starter = /^(?:run|private|bench)-(\d+)(?:-|$)/.exec(entry)?.[1];
+    if (starter === undefined || inspectProcess(Number(starter)).alive) continue;
+    const dir = join(TEST_DATA, entry);
+    const holder = findHolder(join(dir, 'pg'), join(dir, 'pg.owner.json'));
+    if (holder.kind === 'in_use') continue;
+    if (holder.kind === 'leftover') await stopProcess(holder.pid);
+    rmSync(dir, { recursive: true, force: true });
+    log.info({ dir, stoppedServer: holder.kind === 'leftover' }, 'removed the test data of a run that was killed');
+  }
 }
