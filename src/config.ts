@@ -25,7 +25,7 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_SEC: positiveInt.default(20),
   RATE_LIMIT_BURST: positiveInt.default(40),
   SLOW_READER_BYTES: positiveInt.default(1_048_576),
-  IDLE_TIMEOUT_S: z.coerce.number().int().min(8).max(960).multipleOf(4, 'must be a multiple of 4 (uWS timer resolution)').default(60),
+  IDLE_TIMEOUT_S: z.coerce.number().int().min(8).max(956).multipleOf(4, 'must be a multiple of 4 (uWS timer resolution)').default(60),
   MAX_SESSIONS: positiveInt.optional(),
 });
 

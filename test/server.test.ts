@@ -28,7 +28,7 @@ describe('the server process', () => {
     await server.stop();
     const parsed = server.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const listening = parsed.find((line) => line['msg'] === 'listening');
-    assert.equal(listening?.['actor'], '/app/endpoint');
+    assert.equal(listening?.['actor'], '/app/endpoint/http');
     assert.equal(typeof listening?.['level'], 'number');
   });
 

@@ -72,7 +72,7 @@ export const CloseCode = {
   invalidPayload: 1007,
   /** Policy violation: e.g. a client that keeps exceeding the rate limit after error replies. */
   policyViolation: 1008,
-  /** Frame too big and no readable header to reply to (uWS also closes with 1009 past maxPayloadLength). */
+  /** Frame too big and no readable header to reply to (past the 1 MiB hard limit uWS drops the connection instead: 1006). */
   messageTooBig: 1009,
   /** The session actor crashed more often than its restart intensity allows; it is not restarted. */
   internalError: 1011,

@@ -20,7 +20,7 @@ import { checkOrigin } from './origin.js';
  * socket's Session actor.
  */
 
-/** uWS closes (1009) past this; frames between MAX_FRAME_BYTES and it get a readable error reply instead. */
+/** Past this uWS drops the connection outright (the client sees 1006); frames between MAX_FRAME_BYTES and it get a readable error reply instead. */
 const HARD_FRAME_LIMIT = 1_048_576;
 /** Frames kept for a Session being restarted; a client past it is not behaving like phoenix.js. */
 const MAX_INBOX = 1_000;
@@ -78,7 +78,8 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
   const decodeOptions = { maxBytes: config.MAX_FRAME_BYTES, allowBinary: false };
   return {
     maxPayloadLength: HARD_FRAME_LIMIT,
-    idleTimeout: config.IDLE_TIMEOUT_S,
+    // uWS checks idleness every 4 s and may fire up to one tick early: the extra tick makes IDLE_TIMEOUT_S a floor.
+    idleTimeout: config.IDLE_TIMEOUT_S + 4,
     // Phoenix's idle timeout counts what the client sends; server pings would keep a silent client alive.
     sendPingsAutomatically: false,
     maxBackpressure: config.SLOW_READER_BYTES,

@@ -3,7 +3,7 @@ import { Reason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
 import * as Accounts from '../chat/accounts.js';
 import * as Presence from '../presence/presence.js';
-import { replyError, type SessionState } from './state.js';
+import { joinReply, replyError, type SessionState } from './state.js';
 
 /**
  * The lobby channel (`users:lobby`), the landing page's view: every user, and
@@ -22,7 +22,7 @@ export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: 
   state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: undefined });
   state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll([
-    Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { users: users.value.map((user) => ({ name: user.name })) }),
+    ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { users: users.value.map((user) => ({ name: user.name })) })),
     Encode.push(joinRef, frame.topic, 'presence_state', online.value),
   ]);
 }

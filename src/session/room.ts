@@ -10,7 +10,7 @@ import * as Presence from '../presence/presence.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import { deleteMsg, loadOlder, newMsg, roomJoin, ROOM_PREFIX, USER_SOCKETS_PREFIX } from './params.js';
-import { replyError, replyOk, type Channel, type SessionCtx, type SessionState, type SessionUser } from './state.js';
+import { joinReply, replyError, replyOk, type Channel, type SessionCtx, type SessionState, type SessionUser } from './state.js';
 
 /**
  * The room channel: what `room:<name>` does on join and on each event. It
@@ -107,7 +107,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const messages = history.value;
   const lastId = Math.max(since ?? 0, ...messages.map((message) => message.id));
   const frames = [
-    Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { messages, user: { id: user.id, name: user.name } }),
+    ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { messages, user: { id: user.id, name: user.name } })),
     Encode.push(joinRef, frame.topic, 'presence_state', presence.value),
   ];
   for (const broadcast of tapped) {

@@ -67,7 +67,7 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
   if (existing !== undefined) {
     // The same topic joined again on this socket: the old instance goes, as in Phoenix (§4.5).
     await leave(state, existing, ctx);
-    state.conn.send(Encode.phxClose(existing.joinRef, existing.topic));
+    state.replaced = Encode.phxClose(existing.joinRef, existing.topic);
   } else if (state.channels.size >= state.config.maxChannels) {
     replyError(state, { ...frame, joinRef }, Reason.tooManyChannels);
     return;
@@ -76,6 +76,9 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
   if (frame.topic.startsWith(ROOM_PREFIX)) await joinRoom(state, withRef, joinRef, ctx);
   else if (frame.topic === USERS_TOPIC) await joinLobby(state, withRef, joinRef);
   else if (frame.ref !== null) state.conn.send(Encode.errorReply(null, frame.ref, frame.topic, Reason.unmatchedTopic));
+  // A failed join replied without it; the old instance is gone all the same.
+  if (state.replaced !== undefined) state.conn.send(state.replaced);
+  state.replaced = undefined;
 }
 
 async function handleFrame(state: SessionState, frame: TextFrame, ctx: SessionCtx): Promise<void> {
@@ -125,6 +128,7 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
       bucket: fullBucket(config.rateLimit, Date.now()),
       user: undefined,
       inLobby: false,
+      replaced: undefined,
     };
   },
   async handleInfo(message: SessionInfo | { type: 'DOWN' }, state, ctx) {

@@ -33,6 +33,8 @@ export interface SessionState {
   user: SessionUser | undefined;
   /** Whether this session is counted online in the lobby (it is while it has a room joined). */
   inLobby: boolean;
+  /** The phx_close of the join a new join of the same topic replaces: it goes right after the new reply (§4.5). */
+  replaced: string | undefined;
 }
 
 export type SessionInfo =
@@ -43,6 +45,13 @@ export type SessionInfo =
 export type SessionProtocol = { readonly call: never; readonly cast: never; readonly info: SessionInfo };
 export type SessionCtx = Ctx<SessionProtocol>;
 export type SessionPid = Pid<SessionProtocol>;
+
+/** A successful join's reply and the frames that must follow it before the channel's own pushes. */
+export function joinReply(state: SessionState, reply: string): string[] {
+  const frames = state.replaced === undefined ? [reply] : [reply, state.replaced];
+  state.replaced = undefined;
+  return frames;
+}
 
 /** Replies to a push: status ok with `response`, or error with a reason (and details for the client to show). */
 export function replyOk(state: SessionState, frame: TextFrame, response: Payload = {}): void {
