@@ -101,7 +101,23 @@ export interface Parent {
   readonly path: string;
   readonly log: Logger;
   readonly supervisor?: Proc;
+  /** Told of every restart and give-up in the tree below (metrics); supervisors pass it down to their children. */
+  readonly observer?: SupervisorObserver;
 }
+
+/** What a supervisor tells its observer. `path` is the child's; `reason` and `restarts` as in the log line. */
+export interface SupervisorEvent {
+  readonly type: 'restarted' | 'gave_up';
+  readonly supervisor: string;
+  readonly child: string;
+  readonly path: string;
+  readonly reason: string;
+  readonly restarts: number;
+  /** Children of a dynamic supervisor are many and short-lived: an observer may group them. */
+  readonly dynamic: boolean;
+}
+
+export type SupervisorObserver = (event: SupervisorEvent) => void;
 
 interface PendingCall {
   readonly resolve: (result: Result<unknown, CallError>) => void;
@@ -150,10 +166,27 @@ export function processCount(): number {
   return procs.size;
 }
 
+/**
+ * Every envelope goes through here: nact does not tell how long a mailbox is, so
+ * each process counts what was posted to it and not yet taken (see mailboxLength).
+ */
+function post(proc: Proc, envelope: Envelope): void {
+  proc.queued += 1;
+  nact.dispatch(proc.actor, envelope);
+}
+
+/**
+ * Messages waiting in a process's mailbox (the one being handled not included),
+ * as Erlang's message_queue_len; undefined when no such process is alive.
+ */
+export function mailboxLength<P extends Protocol>(dest: Dest<P>): number | undefined {
+  return lookup(dest)?.queued;
+}
+
 /** Sends a plain message (handled by handleInfo). Dropped if the process is dead, as in Erlang. */
 export function send<P extends Protocol>(dest: Dest<P>, message: P['info']): void {
   const proc = lookup(dest);
-  if (proc !== undefined) nact.dispatch(proc.actor, { t: INFO, m: message });
+  if (proc !== undefined) post(proc, { t: INFO, m: message });
 }
 
 /**
@@ -165,13 +198,13 @@ export function sendAll<P extends Protocol>(pids: Iterable<Pid<P>>, message: P['
   for (const pid of pids) {
     if (pid.id === except?.id) continue;
     const proc = procs.get(pid.id);
-    if (proc !== undefined) nact.dispatch(proc.actor, envelope);
+    if (proc !== undefined) post(proc, envelope);
   }
 }
 
 export function cast<P extends Protocol>(dest: Dest<P>, message: P['cast']): void {
   const proc = lookup(dest);
-  if (proc !== undefined) nact.dispatch(proc.actor, { t: CAST, m: message });
+  if (proc !== undefined) post(proc, { t: CAST, m: message });
 }
 
 /**
@@ -192,7 +225,7 @@ export function call<R, P extends Protocol = Protocol>(
       resolve(err({ kind: 'timeout', ms: timeoutMs }));
     }, timeoutMs);
     proc.pending.set(id, { resolve: resolve as PendingCall['resolve'], timer });
-    nact.dispatch(proc.actor, { t: CALL, m: message, from: { callee: proc, id } });
+    post(proc, { t: CALL, m: message, from: { callee: proc, id } });
   });
 }
 
@@ -215,7 +248,7 @@ export function monitor(watcher: Proc, target: Pid): MonitorRef {
   const ref: MonitorRef = { id: ++seq, pid: target };
   const proc = procs.get(target.id);
   if (proc === undefined) {
-    nact.dispatch(watcher.actor, { t: INFO, m: { type: 'DOWN', ref, pid: target, reason: { kind: 'noproc' } } });
+    post(watcher, { t: INFO, m: { type: 'DOWN', ref, pid: target, reason: { kind: 'noproc' } } });
   } else {
     addMonitor(proc, { proc: watcher, ref }, ref.id);
   }
@@ -259,7 +292,7 @@ export function stop(pid: Pid, reason: ExitReason, timeoutMs: number | 'brutal')
     kill(pid, { kind: 'killed', detail: 'brutal shutdown' });
     return exited;
   }
-  nact.dispatch(proc.actor, { t: STOP, reason });
+  post(proc, { t: STOP, reason });
   const timer = setTimeout(() => {
     proc.log.warn({ timeoutMs }, 'did not stop within its shutdown time; killing it');
     kill(pid, { kind: 'killed', detail: `shutdown timeout ${timeoutMs} ms` });
@@ -283,7 +316,7 @@ export function kill(pid: Pid, reason: ExitReason = KILLED): boolean {
 export function crashProcess(pid: Pid, message: string): boolean {
   const proc = procs.get(pid.id);
   if (proc === undefined) return false;
-  nact.dispatch(proc.actor, {
+  post(proc, {
     t: INIT,
     run: () => {
       throw new Error(message);
@@ -314,7 +347,7 @@ function finalize(proc: Proc, reason: ExitReason): void {
     if ('fn' in watcher) watcher.fn(reason);
     else if (!watcher.proc.exited) {
       const down: Down = { type: 'DOWN', ref: watcher.ref, pid: proc.pid, reason };
-      nact.dispatch(watcher.proc.actor, { t: INFO, m: down });
+      post(watcher.proc, { t: INFO, m: down });
     }
   }
   proc.monitors.clear();
@@ -382,6 +415,8 @@ export class Proc<P extends Protocol = Protocol> implements Ctx<P> {
   exit: ExitReason | undefined = undefined;
   stopRequested: ExitReason | undefined = undefined;
   exited = false;
+  /** Envelopes posted and not yet taken: the mailbox length. */
+  queued = 0;
   behaviour: Behaviour | undefined = undefined;
   private terminated = false;
   private logger: Logger | undefined = undefined;
@@ -473,6 +508,7 @@ export interface SpawnOptions {
 
 /** The one nact handler of every process: nact's actor state is the Proc itself. */
 function handleEnvelope(proc: Proc, envelope: Envelope): Proc | Promise<Proc> {
+  proc.queued -= 1;
   const result = proc.handle(envelope);
   return isPromise(result) ? result.then(() => proc) : proc;
 }
@@ -515,7 +551,7 @@ export function spawnProcess<P extends Protocol>(
   return new Promise((resolve) => {
     proc.exitWaiters.push((reason) => resolve(err({ kind: 'init_failed', reason })));
     const candidate = makeBehaviour(proc);
-    nact.dispatch(proc.actor, {
+    post(proc as Proc, {
       t: INIT,
       run: () => {
         const done = (): unknown => {

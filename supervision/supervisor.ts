@@ -15,6 +15,7 @@ import {
   type Parent,
   type Pid,
   type StartError,
+  type SupervisorEvent,
 } from './process.js';
 import { err, ok, type Result } from './result.js';
 
@@ -114,15 +115,33 @@ interface State {
 
 type SupCtx = Ctx<SupervisorProtocol>;
 
-async function startOne(state: State, child: Child, ctx: SupCtx, restart: boolean): Promise<Result<Pid, StartError>> {
+/** Tells the tree's observer (if any); an observer's bug must not take the supervisor down. */
+function notify(state: State, ctx: SupCtx, event: Omit<SupervisorEvent, 'supervisor' | 'dynamic'>): void {
+  const observer = state.parent.observer;
+  if (observer === undefined) return;
+  try {
+    observer({ ...event, supervisor: ctx.self.path, dynamic: state.flags.dynamic });
+  } catch (error) {
+    ctx.log.error({ err: error }, 'supervisor observer failed');
+  }
+}
+
+/** `cause` is set for a restart: why this child is started again (its own exit, or a sibling's under the strategy). */
+async function startOne(state: State, child: Child, ctx: SupCtx, cause?: string): Promise<Result<Pid, StartError>> {
   const result = await child.spec.start(state.parent);
   if (!result.ok) return result;
   child.pid = result.value;
   child.startedAt = Date.now();
   state.byPid.set(result.value.id, child);
-  if (restart) child.restarts += 1;
-  const level = state.flags.dynamic && !restart ? 'debug' : 'info';
-  ctx.log[level]({ child: child.spec.id, path: result.value.path, restarts: child.restarts }, restart ? 'child restarted' : 'child started');
+  const path = result.value.path;
+  if (cause === undefined) {
+    ctx.log[state.flags.dynamic ? 'debug' : 'info']({ child: child.spec.id, path, restarts: child.restarts }, 'child started');
+    return result;
+  }
+  child.restarts += 1;
+  // One line per restart with everything a person needs: which, why, how many times.
+  ctx.log.info({ child: child.spec.id, path, reason: cause, restarts: child.restarts }, 'child restarted');
+  notify(state, ctx, { type: 'restarted', child: child.spec.id, path, reason: cause, restarts: child.restarts });
   return result;
 }
 
@@ -135,11 +154,11 @@ async function stopOne(state: State, child: Child): Promise<ExitReason | undefin
 }
 
 /** Starts `ids` in order; on a failure, schedules a retry of it and the rest (counted as restarts). */
-async function startInOrder(state: State, ids: readonly string[], ctx: SupCtx, restart: boolean): Promise<void> {
+async function startInOrder(state: State, ids: readonly string[], ctx: SupCtx, causeOf: (id: string) => string): Promise<void> {
   for (const [index, id] of ids.entries()) {
     const child = state.children.get(id);
     if (child === undefined || child.pid !== undefined) continue;
-    const result = await startOne(state, child, ctx, restart);
+    const result = await startOne(state, child, ctx, causeOf(id));
     if (!result.ok) {
       ctx.log.error({ child: id, reason: describeStartError(result.error) }, 'child failed to restart; will retry');
       send(ctx.self, { type: 'retry', ids: ids.slice(index) });
@@ -161,7 +180,7 @@ function affected(state: State, failed: Child): string[] {
   }
 }
 
-async function restartAfterCrash(state: State, failed: Child, ctx: SupCtx): Promise<void> {
+async function restartAfterCrash(state: State, failed: Child, reason: ExitReason, ctx: SupCtx): Promise<void> {
   const ids = affected(state, failed);
   for (const id of [...ids].reverse()) {
     const child = state.children.get(id);
@@ -172,7 +191,9 @@ async function restartAfterCrash(state: State, failed: Child, ctx: SupCtx): Prom
     if (id !== failed.spec.id && state.children.get(id)?.spec.restart === 'temporary') state.children.delete(id);
   }
   const restartIds = ids.filter((id) => state.children.has(id));
-  await startInOrder(state, restartIds, ctx, true);
+  const own = describeReason(reason);
+  const sibling = `${state.flags.strategy}: ${failed.spec.id} exited (${own})`;
+  await startInOrder(state, restartIds, ctx, (id) => (id === failed.spec.id ? own : sibling));
 }
 
 async function stopAll(state: State, ctx: SupCtx): Promise<void> {
@@ -202,8 +223,9 @@ async function onDown(state: State, down: Down, ctx: SupCtx): Promise<State> {
     return state;
   }
   const times = flags.perChild ? child.restartTimes : state.restartTimes;
-  const fields = { child: id, reason: describeReason(down.reason), restarts: child.restarts };
+  const fields = { child: id, path: down.pid.path, reason: describeReason(down.reason), restarts: child.restarts };
   if (!recordRestart(times, Date.now(), flags.intensity)) {
+    notify(state, ctx, { type: 'gave_up', child: id, path: down.pid.path, reason: fields.reason, restarts: child.restarts });
     if (flags.perChild) {
       state.children.delete(id);
       ctx.log.error(fields, 'child exceeded its restart intensity; giving up on it');
@@ -215,7 +237,7 @@ async function onDown(state: State, down: Down, ctx: SupCtx): Promise<State> {
     return state;
   }
   ctx.log.warn(fields, 'child exited abnormally; restarting');
-  await restartAfterCrash(state, child, ctx);
+  await restartAfterCrash(state, child, down.reason, ctx);
   return state;
 }
 
@@ -225,7 +247,7 @@ async function onRetry(state: State, ids: readonly string[], ctx: SupCtx): Promi
     ctx.stop({ kind: 'shutdown', detail: 'reached_max_restart_intensity' });
     return state;
   }
-  await startInOrder(state, ids, ctx, true);
+  await startInOrder(state, ids, ctx, () => 'retry after a failed start');
   return state;
 }
 
@@ -265,7 +287,7 @@ async function startChildCall(state: State, spec: ChildSpec, ctx: SupCtx): Promi
   if (state.children.size >= state.flags.maxChildren) return err({ kind: 'max_children', max: state.flags.maxChildren });
   const child: Child = { spec, pid: undefined, restarts: 0, startedAt: Date.now(), restartTimes: [] };
   state.children.set(spec.id, child);
-  const result = await startOne(state, child, ctx, false);
+  const result = await startOne(state, child, ctx);
   if (!result.ok) {
     state.children.delete(spec.id);
     return err({ kind: 'start_failed', error: result.error });
@@ -314,13 +336,15 @@ async function handleCall(message: Call, _from: From, state: State, ctx: SupCtx)
 interface InitArgs {
   readonly flags: Flags;
   readonly specs: readonly ChildSpec[];
+  readonly observer: Parent['observer'];
 }
 
 const supervisorServer: GenServer<InitArgs, State, SupervisorProtocol> = {
-  async init({ flags, specs }, ctx) {
+  async init({ flags, specs, observer }, ctx) {
     const state: State = {
       flags,
-      parent: childParent(ctx),
+      // The observer is inherited: one set at the root sees the whole tree.
+      parent: observer === undefined ? childParent(ctx) : { ...childParent(ctx), observer },
       children: new Map(),
       byPid: new Map(),
       restartTimes: [],
@@ -329,7 +353,7 @@ const supervisorServer: GenServer<InitArgs, State, SupervisorProtocol> = {
       if (state.children.has(spec.id)) throw new Error(`duplicate child id ${spec.id}`);
       const child: Child = { spec, pid: undefined, restarts: 0, startedAt: Date.now(), restartTimes: [] };
       state.children.set(spec.id, child);
-      const result = await startOne(state, child, ctx, false);
+      const result = await startOne(state, child, ctx);
       if (!result.ok) {
         // A failed start aborts the whole start: what was started stops again, in reverse order.
         state.children.delete(spec.id);
@@ -366,7 +390,7 @@ export function startSupervisor(
     perChild: false,
     maxChildren: Number.POSITIVE_INFINITY,
   };
-  return startServer(supervisorServer, { flags, specs }, options);
+  return startServer(supervisorServer, { flags, specs, observer: options.parent.observer }, options);
 }
 
 export function startDynamicSupervisor(
@@ -379,7 +403,7 @@ export function startDynamicSupervisor(
     perChild: options.intensityScope === 'per_child',
     maxChildren: options.maxChildren ?? Number.POSITIVE_INFINITY,
   };
-  return startServer(supervisorServer, { flags, specs: [] }, options);
+  return startServer(supervisorServer, { flags, specs: [], observer: options.parent.observer }, options);
 }
 
 function pickIntensity(options: Partial<Intensity>): Partial<Intensity> {
