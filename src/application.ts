@@ -2,8 +2,10 @@ import type { Logger } from 'pino';
 import { rootParent, startSupervisor, type ChildSpec, type StartError, type SupervisorPid } from '../supervision/index.js';
 import type { Result } from '../supervision/result.js';
 import type { Config } from './config.js';
+import { APP } from './endpoint/operations.js';
 import { endpointSpec } from './endpoint/endpoint.js';
 import { describeMigrationError, migrate } from './repo/migrations.js';
+import { Metrics } from './metrics/registry.js';
 import { presenceSpec } from './presence/presence.js';
 import { pubsubSpec } from './pubsub/pubsub.js';
 import { repoSpec } from './repo/repo.js';
@@ -42,8 +44,11 @@ export function startApplication(
   nodeName: string,
 ): Promise<Result<SupervisorPid, StartError>> {
   return startSupervisor(children(config, databaseUrl, nodeName), {
-    parent: rootParent(log),
+    // Every restart and give-up in the tree is counted for /metrics.
+    parent: { ...rootParent(log), observer: Metrics.supervisorEvent },
     id: 'app',
+    // Registered so the admin API can reach the tree's root.
+    register: APP.registered,
     strategy: 'rest_for_one',
     maxRestarts: 3,
     periodMs: 5_000,

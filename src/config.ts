@@ -27,6 +27,8 @@ export const configSchema = z.object({
   SLOW_READER_BYTES: positiveInt.default(1_048_576),
   IDLE_TIMEOUT_S: z.coerce.number().int().min(8).max(956).multipleOf(4, 'must be a multiple of 4 (uWS timer resolution)').default(60),
   MAX_SESSIONS: positiveInt.optional(),
+  // The admin API and page exist only when this is set; a short token would be guessable.
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

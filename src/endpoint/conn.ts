@@ -1,6 +1,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { Pid } from '../../supervision/index.js';
 import type { TextFrame } from '../channel/frame.js';
+import { Metrics } from '../metrics/registry.js';
 import type { Fastlane } from './fastlane.js';
 
 /**
@@ -25,6 +26,16 @@ export class Conn {
   readonly joined = new Map<string, string>();
   /** topic -> untap, for joins still catching up (a crashed Session's taps are removed by its successor). */
   readonly taps = new Map<string, () => void>();
+  /** For the admin API: who signed in on this socket (set by the Session; kept across its restarts) and since when it is open. */
+  user: string | undefined = undefined;
+  readonly since = Date.now();
+  /**
+   * The server saw this socket's send buffer back up (a dropped send, or the
+   * sampler in conns.ts). uWS closes a socket over SLOW_READER_BYTES at the
+   * transport and reports it as 1006, as it does a client that vanished: this
+   * tells the two apart for the slow-reader metric.
+   */
+  backedUp = false;
 
   constructor(
     readonly id: string,
@@ -36,13 +47,17 @@ export class Conn {
   /** Writes one frame; false when the socket is gone or the frame was dropped for backpressure. */
   send(frame: string): boolean {
     if (this.closed) return false;
+    Metrics.messagesOut(1);
     // uWS: 1 sent, 0 sent but buffered (backpressure), 2 dropped.
-    return this.ws.send(frame, false) !== 2;
+    if (this.ws.send(frame, false) !== 2) return true;
+    this.backedUp = true;
+    return false;
   }
 
   /** Writes several frames in one syscall. */
   sendAll(frames: readonly string[]): void {
     if (this.closed || frames.length === 0) return;
+    Metrics.messagesOut(frames.length);
     this.ws.cork(() => {
       for (const frame of frames) this.ws.send(frame, false);
     });

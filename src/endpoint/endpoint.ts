@@ -11,9 +11,12 @@ import {
 } from '../../supervision/index.js';
 import type { Config } from '../config.js';
 import * as PubSub from '../pubsub/pubsub.js';
-import * as Repo from '../repo/repo.js';
+import { adminRoutes } from './admin.js';
+import { conns } from './conns.js';
 import { Fastlane } from './fastlane.js';
-import { sendJson, trackAbort } from './http.js';
+import { healthRoute } from './health.js';
+import { sendJson } from './http.js';
+import { metricsRoute } from './metrics-route.js';
 import { socketBehavior } from './socket.js';
 import { staticRoutes } from './static.js';
 import { uws, uwsRuntime } from './uws.js';
@@ -26,7 +29,6 @@ import { uws, uwsRuntime } from './uws.js';
  * shutdown the listener closes before sessions close their sockets with 1001.
  */
 
-const HEALTH_DB_TIMEOUT_MS = 1_000;
 const SESSIONS = name('sessions');
 
 type HttpProtocol = { readonly call: { readonly type: 'port' }; readonly cast: never; readonly info: never };
@@ -48,21 +50,13 @@ const http: GenServer<EndpointArgs, State, HttpProtocol> = {
     if (sessions === undefined) throw new Error('the Sessions supervisor is not running');
     const app = uws.App();
     const fastlane = new Fastlane(app);
-    app.get('/health', (res) => {
-      const aborted = trackAbort(res);
-      void Repo.ping(HEALTH_DB_TIMEOUT_MS).then((database) => {
-        if (aborted()) return;
-        sendJson(res, database ? '200 OK' : '503 Service Unavailable', {
-          status: database ? 'ok' : 'degraded',
-          database,
-          node: nodeName,
-          uptime_s: Math.round((Date.now() - startedAt) / 1000),
-          uws: uwsRuntime,
-        });
-      });
-    });
+    ctx.owns(conns.startSampling(config.SLOW_READER_BYTES));
+    healthRoute(app, nodeName, startedAt);
+    metricsRoute(app, conns);
+    // Without a token the admin routes do not exist: /admin/* falls through to 404 below.
+    if (config.ADMIN_TOKEN !== undefined) adminRoutes(app, { token: config.ADMIN_TOKEN, conns });
     staticRoutes(app);
-    app.ws('/socket/websocket', socketBehavior({ config, sessions: sessions as SupervisorPid, fastlane, log: ctx.log }));
+    app.ws('/socket/websocket', socketBehavior({ config, sessions: sessions as SupervisorPid, fastlane, conns, log: ctx.log }));
     app.any('/*', (res) => sendJson(res, '404 Not Found', { error: 'not_found' }));
     PubSub.setSocketPublisher((broadcast) => fastlane.publish(broadcast));
     ctx.owns(() => PubSub.setSocketPublisher(undefined));

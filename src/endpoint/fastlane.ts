@@ -1,4 +1,5 @@
 import type { TemplatedApp } from 'uWebSockets.js';
+import { Metrics } from '../metrics/registry.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 
 /**
@@ -16,10 +17,16 @@ export class Fastlane {
   constructor(private readonly app: TemplatedApp) {}
 
   publish(broadcast: Broadcast): void {
+    const started = performance.now();
     const taps = this.taps.get(broadcast.topic);
     if (taps !== undefined) for (const tap of taps) tap(broadcast);
     // Encoding is skipped altogether when no socket listens (a frame is built on first use).
-    if (this.app.numSubscribers(broadcast.topic) > 0) this.app.publish(broadcast.topic, broadcast.frame, false);
+    const sockets = this.app.numSubscribers(broadcast.topic);
+    if (sockets > 0) {
+      this.app.publish(broadcast.topic, broadcast.frame, false);
+      Metrics.messagesOut(sockets);
+    }
+    Metrics.fanout((performance.now() - started) / 1_000);
   }
 
   /** Calls `tap` with every broadcast on `topic` until the returned function is called. */

@@ -6,9 +6,11 @@ import * as Encode from '../channel/encode.js';
 import { CloseCode, dispositionFor } from '../channel/errors.js';
 import { Events, PHOENIX_TOPIC, decodeFrame, type TextFrame } from '../channel/frame.js';
 import type { Config } from '../config.js';
+import { Metrics } from '../metrics/registry.js';
 import { sessionSpec } from '../session/session.js';
 import type { SessionConfig } from '../session/state.js';
 import { Conn, type ConnData } from './conn.js';
+import type { Conns } from './conns.js';
 import type { Fastlane } from './fastlane.js';
 import { checkOrigin } from './origin.js';
 
@@ -29,6 +31,7 @@ export interface SocketDeps {
   readonly config: Config;
   readonly sessions: SupervisorPid;
   readonly fastlane: Fastlane;
+  readonly conns: Conns;
   readonly log: Logger;
 }
 
@@ -89,6 +92,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
       const remote = Buffer.from(ws.getRemoteAddressAsText()).toString();
       const conn = new Conn(nextSessionId(), ws, deps.fastlane, remote);
       ws.getUserData().conn = conn;
+      deps.conns.add(conn);
       void startChild(deps.sessions, sessionSpec(conn, sessionConfig)).then((started) => {
         if (started.ok) return;
         log.warn({ session: conn.id, reason: started.error.kind }, 'session did not start; closing the socket');
@@ -98,6 +102,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
     message: (ws, message, isBinary) => {
       const conn = ws.getUserData().conn;
       if (conn === undefined) return;
+      Metrics.messageIn();
       const decoded = decodeFrame(message, isBinary, decodeOptions);
       if (!decoded.ok) {
         const disposition = dispositionFor(decoded.error);
@@ -118,10 +123,12 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
       route(conn, frame);
     },
     drain: () => {},
-    close: (ws) => {
+    close: (ws, code) => {
       const conn = ws.getUserData().conn;
       if (conn === undefined) return;
       conn.markClosed();
+      deps.conns.delete(conn);
+      if (deps.conns.closedAsSlowReader(conn, code)) Metrics.slowReaderDisconnect();
       if (conn.pid !== undefined) send(conn.pid, { type: 'closed' });
     },
   };

@@ -4,6 +4,7 @@ import { CloseCode, Reason } from '../channel/errors.js';
 import { Events, type TextFrame } from '../channel/frame.js';
 import { USERS_TOPIC } from '../chat/accounts.js';
 import type { Conn } from '../endpoint/conn.js';
+import { Metrics } from '../metrics/registry.js';
 import * as Presence from '../presence/presence.js';
 import { joinLobby } from './lobby.js';
 import { ROOM_PREFIX } from './params.js';
@@ -76,6 +77,7 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
   if (frame.topic.startsWith(ROOM_PREFIX)) await joinRoom(state, withRef, joinRef, ctx);
   else if (frame.topic === USERS_TOPIC) await joinLobby(state, withRef, joinRef);
   else if (frame.ref !== null) state.conn.send(Encode.errorReply(null, frame.ref, frame.topic, Reason.unmatchedTopic));
+  if (state.channels.get(frame.topic)?.joinRef === joinRef) Metrics.join();
   // A failed join replied without it; the old instance is gone all the same.
   if (state.replaced !== undefined) state.conn.send(state.replaced);
   state.replaced = undefined;
@@ -83,6 +85,7 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
 
 async function handleFrame(state: SessionState, frame: TextFrame, ctx: SessionCtx): Promise<void> {
   if (!take(state.bucket, state.config.rateLimit, Date.now())) {
+    Metrics.rateLimited();
     replyError(state, frame, Reason.rateLimited);
     return;
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { SHUTDOWN, crashProcess, stop, whichChildren, type Pid, type SupervisorPid } from '../../supervision/index.js';
 import { startApplication } from '../../src/application.js';
 import { parseConfig } from '../../src/config.js';
@@ -20,13 +20,13 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startTestApp(options: { env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestApp> {
+export async function startTestApp(options: { env?: Record<string, string>; databaseUrl?: string; log?: Logger } = {}): Promise<TestApp> {
   // A test that stops its database brings its own server; the rest share the test server.
   const db: TestDatabase =
     options.databaseUrl === undefined ? await freshDatabase() : { url: options.databaseUrl, sql: undefined as never, drop: async () => {} };
   const parsed = parseConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', ...options.env });
   assert.ok(parsed.ok, 'test configuration is valid');
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const started = await startApplication(parsed.value, log, db.url, 'test@127.0.0.1');
   assert.ok(started.ok, 'application started');
   const port = await Endpoint.port();

@@ -1,0 +1,110 @@
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { z } from 'zod';
+import type { Result } from '../../supervision/result.js';
+import { bearerCheck } from './admin-auth.js';
+import { adminPage } from './admin-page.js';
+import type { Conns } from './conns.js';
+import { sendJson, trackAbort } from './http.js';
+import * as Ops from './operations.js';
+
+/**
+ * The admin API, under /admin, for people who run the server: see the tree and
+ * the sessions, kill sessions and core actors. It exists only when ADMIN_TOKEN
+ * is set (otherwise /admin/* falls through to the 404 route); every data route
+ * wants `Authorization: Bearer <ADMIN_TOKEN>` and answers 401 without it. The
+ * page at GET /admin is served without the token: it holds no data, asks the
+ * person for the token and sends it on each call.
+ */
+
+type Reply = { readonly status: string; readonly body: unknown };
+interface Request {
+  readonly params: readonly string[];
+  readonly query: URLSearchParams;
+}
+type Handler = (request: Request) => Reply | Promise<Reply>;
+
+const DEFAULT_LIMIT = 1_000;
+const MAX_KILL = 100_000;
+
+const limitParam = z.coerce.number().int().min(1).max(100_000).default(DEFAULT_LIMIT);
+const countParam = z.coerce
+  .number({ error: 'count must be a number' })
+  .int('count must be a whole number')
+  .min(1, 'count must be at least 1')
+  .max(MAX_KILL, `count must be at most ${MAX_KILL}`);
+
+const ok = (body: unknown): Reply => ({ status: '200 OK', body });
+const badRequest = (reason: string): Reply => ({ status: '400 Bad Request', body: { error: 'bad_request', reason } });
+
+function fromOperation<T>(result: Result<T, Ops.OperationError>, body: (value: T) => unknown): Reply {
+  if (result.ok) return ok(body(result.value));
+  switch (result.error.error) {
+    case 'unavailable':
+      return { status: '503 Service Unavailable', body: result.error };
+    case 'unknown_session':
+    case 'unknown_actor':
+      return { status: '404 Not Found', body: result.error };
+  }
+}
+
+function limitOf(query: URLSearchParams): number | Reply {
+  const parsed = limitParam.safeParse(query.get('limit') ?? undefined);
+  return parsed.success ? parsed.data : badRequest('limit must be a whole number from 1 to 100000');
+}
+
+export function adminRoutes(app: TemplatedApp, deps: { readonly token: string; readonly conns: Conns }): void {
+  const authorized = bearerCheck(deps.token);
+
+  const route = (method: 'get' | 'post', pattern: string, params: number, handler: Handler): void => {
+    app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
+      // uWS: everything in req must be read before the handler returns.
+      const authorization = req.getHeader('authorization');
+      const request: Request = {
+        params: Array.from({ length: params }, (_, i) => req.getParameter(i) ?? ''),
+        query: new URLSearchParams(req.getQuery() ?? ''),
+      };
+      if (!authorized(authorization)) {
+        res.cork(() => {
+          res
+            .writeStatus('401 Unauthorized')
+            .writeHeader('www-authenticate', 'Bearer realm="admin"')
+            .writeHeader('content-type', 'application/json')
+            .end(JSON.stringify({ error: 'unauthorized', reason: 'send Authorization: Bearer <ADMIN_TOKEN>' }));
+        });
+        return;
+      }
+      const aborted = trackAbort(res);
+      void Promise.resolve(handler(request)).then((reply) => {
+        if (!aborted()) sendJson(res, reply.status, reply.body);
+      });
+    });
+  };
+
+  adminPage(app);
+
+  route('get', '/admin/tree', 0, async ({ query }) => {
+    const limit = limitOf(query);
+    if (typeof limit !== 'number') return limit;
+    return fromOperation(await Ops.tree(limit), (tree) => ({ tree }));
+  });
+
+  route('get', '/admin/sessions', 0, async ({ query }) => {
+    const limit = limitOf(query);
+    if (typeof limit !== 'number') return limit;
+    return fromOperation(await Ops.sessions(deps.conns, limit), (listed) => listed);
+  });
+
+  route('post', '/admin/sessions/kill', 0, async ({ query }) => {
+    const count = countParam.safeParse(query.get('count') ?? undefined);
+    if (!count.success) return badRequest(query.has('count') ? (count.error.issues[0]?.message ?? 'bad count') : 'count is required: ?count=N');
+    return fromOperation(await Ops.killRandomSessions(count.data), (killed) => ({ requested: count.data, killed }));
+  });
+
+  route('post', '/admin/sessions/:id/kill', 1, async ({ params }) => {
+    return fromOperation(await Ops.killSession(params[0] ?? ''), (killed) => ({ killed: [killed] }));
+  });
+
+  route('post', '/admin/actors/:id/kill', 1, async ({ params }) => {
+    return fromOperation(await Ops.killActor(params[0] ?? ''), (killed) => ({ killed }));
+  });
+}

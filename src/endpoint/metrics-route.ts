@@ -1,0 +1,41 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import { countChildren, mailboxLength, name, whereis, type SupervisorPid } from '../../supervision/index.js';
+import { Metrics } from '../metrics/registry.js';
+import * as Repo from '../repo/repo.js';
+import type { Conns } from './conns.js';
+import { trackAbort } from './http.js';
+
+/** Actors whose mailbox depth is exported: the shared ones every session goes through, and the Sessions supervisor. */
+const CORE_ACTORS = ['repo', 'pubsub', 'presence', 'sessions', 'http'] as const;
+const STATS_TIMEOUT_MS = 1_000;
+
+async function sessionCount(): Promise<number | undefined> {
+  const sup = whereis(name('sessions'));
+  if (sup === undefined) return undefined;
+  const counts = await countChildren(sup as SupervisorPid);
+  return counts.ok ? counts.value.active : undefined;
+}
+
+async function dbUse(): Promise<{ poolSize: number; inFlight: number; queued: number } | undefined> {
+  const stats = await Promise.race([Repo.stats(), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), STATS_TIMEOUT_MS).unref())]);
+  if (stats === undefined || !stats.ok) return undefined;
+  const { poolSize, running, queued, batchWaiting } = stats.value;
+  return { poolSize, inFlight: running, queued: queued + batchWaiting };
+}
+
+/** GET /metrics: Prometheus text. Gauges are read from the actors now; counters were summed as traffic flowed. */
+export function metricsRoute(app: TemplatedApp, conns: Conns): void {
+  app.get('/metrics', (res) => {
+    const aborted = trackAbort(res);
+    void (async () => {
+      const [sessions, db] = await Promise.all([sessionCount(), dbUse()]);
+      const mailboxes = Object.fromEntries(CORE_ACTORS.map((actor) => [actor, mailboxLength(name(actor))]));
+      Metrics.sample({ socketsOpen: conns.size, sessions, mailboxes, db });
+      const text = await Metrics.render();
+      if (aborted()) return;
+      res.cork(() => {
+        res.writeStatus('200 OK').writeHeader('content-type', Metrics.contentType).end(text);
+      });
+    })();
+  });
+}

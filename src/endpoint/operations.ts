@@ -1,0 +1,119 @@
+import {
+  crashProcess,
+  name,
+  snapshot,
+  whereis,
+  whichChildren,
+  type ChildInfo,
+  type Pid,
+  type SupervisorPid,
+  type TreeSnapshot,
+} from '../../supervision/index.js';
+import { err, ok, type Result } from '../../supervision/result.js';
+import type { Conns } from './conns.js';
+
+/**
+ * What the admin API does to the running tree, without HTTP: read it, list the
+ * sessions, and crash actors for real (crashProcess: the actor's next message
+ * throws in its own handler, and its supervisor handles it like any bug).
+ */
+
+/** The root supervisor's registered name (src/application.ts registers it). */
+export const APP = name('app');
+const SESSIONS = name('sessions');
+
+/** The root's children an operator may kill. */
+export const KILLABLE_ACTORS = ['repo', 'pubsub', 'presence', 'endpoint'] as const;
+export type KillableActor = (typeof KILLABLE_ACTORS)[number];
+
+export type OperationError =
+  | { readonly error: 'unavailable'; readonly detail: string }
+  | { readonly error: 'unknown_session'; readonly id: string }
+  | { readonly error: 'unknown_actor'; readonly id: string; readonly known: readonly string[] };
+
+export interface SessionView {
+  readonly id: string;
+  readonly path: string | null;
+  readonly user: string | null;
+  readonly topics: readonly string[];
+  readonly restarts: number;
+  /** When the socket opened (the session's first incarnation), ISO-8601. */
+  readonly since: string | null;
+  readonly remote: string | null;
+}
+
+export interface Killed {
+  readonly id: string;
+  readonly path: string;
+}
+
+const KILL_MESSAGE = 'killed by the admin API';
+
+async function children(sup: Pid | undefined, what: string): Promise<Result<ChildInfo[], OperationError>> {
+  if (sup === undefined) return err({ error: 'unavailable', detail: `${what} is not running (restarting?)` });
+  const result = await whichChildren(sup as SupervisorPid);
+  return result.ok ? result : err({ error: 'unavailable', detail: `${what} did not answer: ${result.error.kind}` });
+}
+
+/** The whole tree; each supervisor lists at most `limit` children (sessions may be tens of thousands). */
+export async function tree(limit: number): Promise<Result<TreeSnapshot, OperationError>> {
+  const root = whereis(APP);
+  if (root === undefined) return err({ error: 'unavailable', detail: 'the application is not running' });
+  const result = await snapshot(root as SupervisorPid, limit);
+  return result.ok ? result : err({ error: 'unavailable', detail: `the tree did not answer: ${result.error.kind}` });
+}
+
+export async function sessions(conns: Conns, limit: number): Promise<Result<{ count: number; sessions: SessionView[] }, OperationError>> {
+  const listed = await children(whereis(SESSIONS), 'the Sessions supervisor');
+  if (!listed.ok) return listed;
+  const views = listed.value.slice(0, limit).map((child): SessionView => {
+    const conn = conns.get(child.id);
+    return {
+      id: child.id,
+      path: child.pid?.path ?? null,
+      user: conn?.user ?? null,
+      topics: conn === undefined ? [] : [...conn.joined.keys()],
+      restarts: child.restarts,
+      since: conn === undefined ? null : new Date(conn.since).toISOString(),
+      remote: conn?.remote ?? null,
+    };
+  });
+  return ok({ count: listed.value.length, sessions: views });
+}
+
+function crash(child: ChildInfo): Killed | undefined {
+  return child.pid !== undefined && crashProcess(child.pid, KILL_MESSAGE) ? { id: child.id, path: child.pid.path } : undefined;
+}
+
+export async function killSession(id: string): Promise<Result<Killed, OperationError>> {
+  const listed = await children(whereis(SESSIONS), 'the Sessions supervisor');
+  if (!listed.ok) return listed;
+  const child = listed.value.find((c) => c.id === id);
+  const killed = child === undefined ? undefined : crash(child);
+  return killed === undefined ? err({ error: 'unknown_session', id }) : ok(killed);
+}
+
+/** Up to `count` live sessions chosen at random (fewer when fewer are alive). */
+export async function killRandomSessions(count: number): Promise<Result<Killed[], OperationError>> {
+  const listed = await children(whereis(SESSIONS), 'the Sessions supervisor');
+  if (!listed.ok) return listed;
+  const alive = listed.value.filter((child) => child.pid !== undefined);
+  // A partial Fisher-Yates shuffle: the first `count` are a uniform random pick.
+  const picks = Math.min(count, alive.length);
+  for (let i = 0; i < picks; i += 1) {
+    const j = i + Math.floor(Math.random() * (alive.length - i));
+    [alive[i], alive[j]] = [alive[j] as ChildInfo, alive[i] as ChildInfo];
+  }
+  return ok(alive.slice(0, picks).flatMap((child) => crash(child) ?? []));
+}
+
+export const isKillableActor = (id: string): id is KillableActor => (KILLABLE_ACTORS as readonly string[]).includes(id);
+
+export async function killActor(id: string): Promise<Result<Killed, OperationError>> {
+  if (!isKillableActor(id)) return err({ error: 'unknown_actor', id, known: KILLABLE_ACTORS });
+  const listed = await children(whereis(APP), 'the application supervisor');
+  if (!listed.ok) return listed;
+  const child = listed.value.find((c) => c.id === id);
+  const killed = child === undefined ? undefined : crash(child);
+  return killed === undefined ? err({ error: 'unavailable', detail: `${id} is not running (restarting?)` }) : ok(killed);
+}
