@@ -1,0 +1,140 @@
+/**
+ * npm run bench [-- --quick] [-- --json FILE]
+ *
+ * The chat server next to a raw uWebSockets.js baseline, same machine, same run,
+ * same load-tester client, one server at a time. Scenarios (issue 07):
+ * - fan-out: 5,000 sockets in one room, 200 messages of ~100 bytes, at 5/s and
+ *   as fast as accepted: deliveries/s, latency p50/p99, server CPU per delivery;
+ * - capacity: 10,000 and 19,000 idle joined sessions: server RSS per session;
+ * - persistence: a 100-member room, every member sending as fast as accepted.
+ * --quick runs a small version of each (a smoke test). Exit 1 when a goal is
+ * missed or a run fails; the servers' uWS must be the native build.
+ */
+import { writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { capacity, fanout, persistence, type CapacityFigures, type FanoutFigures, type PersistenceFigures } from './support/scenarios.js';
+import { startChatServer, startRawServer, type BenchServer } from './support/servers.js';
+import { markdownTable, type Row } from './support/table.js';
+
+const args = z
+  .object({ quick: z.boolean(), json: z.string().optional() })
+  .safeParse({
+    quick: process.argv.includes('--quick'),
+    json: process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : undefined,
+  });
+const unknown = process.argv.slice(2).filter((arg, i, all) => arg !== '--quick' && arg !== '--json' && all[i - 1] !== '--json');
+if (!args.success || unknown.length > 0) {
+  process.stderr.write(`usage: npm run bench [-- --quick] [-- --json FILE]${unknown.length > 0 ? ` (unknown: ${unknown.join(' ')})` : ''}\n`);
+  process.exit(2);
+}
+const { quick } = args.data;
+
+const size = quick
+  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], members: 20, persistSeconds: 3 }
+  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], members: 100, persistSeconds: 10 };
+
+interface Figures {
+  paced: FanoutFigures | undefined;
+  fast: FanoutFigures | undefined;
+  capacity: Array<CapacityFigures | undefined>;
+  persistence: PersistenceFigures | undefined;
+}
+
+/** Scenarios that failed (a run with lost messages, sockets that never joined...): reported, and the bench fails. */
+const failures: string[] = [];
+
+/** One scenario; its failure is recorded and the bench goes on, so one bad figure does not hide the others. */
+async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/fallback/.test(message)) throw error;
+    failures.push(`${what}: ${message}`);
+    process.stderr.write(`  FAILED ${what}: ${message}\n`);
+    return undefined;
+  }
+}
+
+async function withServer<T>(start: () => Promise<BenchServer>, run: (server: BenchServer) => Promise<T>): Promise<T> {
+  const server = await start();
+  try {
+    return await run(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function measure(start: () => Promise<BenchServer>): Promise<Figures> {
+  const { paced, fast, persisted } = await withServer(start, async (server) => ({
+    paced: await attempt(`${server.name} fan-out 5/s`, () => fanout(server, size.fanoutSockets, size.fanoutMessages, 5)),
+    fast: await attempt(`${server.name} fan-out max`, () => fanout(server, size.fanoutSockets, size.fanoutMessages, 0)),
+    persisted: await attempt(`${server.name} persistence`, () => persistence(server, size.members, size.persistSeconds)),
+  }));
+  // Each capacity figure on a fresh process: memory freed by an earlier run would hide the growth.
+  const capacities: Array<CapacityFigures | undefined> = [];
+  for (const sessions of size.capacity) {
+    capacities.push(await withServer(start, (server) => attempt(`${server.name} capacity ${sessions}`, () => capacity(server, sessions))));
+  }
+  return { paced, fast, capacity: capacities, persistence: persisted };
+}
+
+const started = Date.now();
+process.stderr.write(`bench${quick ? ' --quick' : ''}: raw uWS baseline first, then the chat server\n`);
+const raw = await measure(startRawServer);
+const chat = await measure(startChatServer);
+
+const meets = (value: number | undefined, limit: number, atMost: boolean): boolean | undefined =>
+  value === undefined ? undefined : atMost ? value <= limit : value >= limit;
+const rows: Row[] = [
+  { figure: `fan-out 5/s: deliveries/s (${size.fanoutSockets.toLocaleString('en-US')} sockets, ${size.fanoutMessages} msgs)`, chat: chat.paced?.deliveriesPerSec, raw: raw.paced?.deliveriesPerSec, unit: 'int' },
+  { figure: 'fan-out 5/s: latency p50 ms', chat: chat.paced?.p50Ms, raw: raw.paced?.p50Ms, unit: 'ms' },
+  {
+    figure: 'fan-out 5/s: latency p99 ms',
+    chat: chat.paced?.p99Ms,
+    raw: raw.paced?.p99Ms,
+    unit: 'ms',
+    goal: { text: '<= 2x raw', met: chat.paced?.p99Ms === undefined || raw.paced?.p99Ms === undefined ? undefined : chat.paced.p99Ms <= 2 * raw.paced.p99Ms },
+  },
+  { figure: 'fan-out 5/s: server CPU us/delivery', chat: chat.paced?.cpuUsPerDelivery, raw: raw.paced?.cpuUsPerDelivery, unit: 'us' },
+  { figure: 'fan-out max: deliveries/s', chat: chat.fast?.deliveriesPerSec, raw: raw.fast?.deliveriesPerSec, unit: 'int' },
+  { figure: 'fan-out max: latency p50 ms', chat: chat.fast?.p50Ms, raw: raw.fast?.p50Ms, unit: 'ms' },
+  { figure: 'fan-out max: latency p99 ms', chat: chat.fast?.p99Ms, raw: raw.fast?.p99Ms, unit: 'ms' },
+  {
+    figure: 'fan-out max: server CPU us/delivery',
+    chat: chat.fast?.cpuUsPerDelivery,
+    raw: raw.fast?.cpuUsPerDelivery,
+    unit: 'us',
+    goal: { text: '<= 1.5x raw', met: chat.fast === undefined || raw.fast === undefined ? undefined : chat.fast.cpuUsPerDelivery <= 1.5 * raw.fast.cpuUsPerDelivery },
+  },
+  ...size.capacity.flatMap((sessions, i): Row[] => {
+    const last = i === size.capacity.length - 1;
+    return [
+      { figure: `capacity ${sessions.toLocaleString('en-US')}: sessions joined`, chat: chat.capacity[i]?.joined, raw: raw.capacity[i]?.joined, unit: 'int' },
+      {
+        figure: `capacity ${sessions.toLocaleString('en-US')}: server RSS KiB/session`,
+        chat: chat.capacity[i]?.rssPerSessionKiB,
+        raw: raw.capacity[i]?.rssPerSessionKiB,
+        unit: 'kib',
+        ...(last ? { goal: { text: `${sessions.toLocaleString('en-US')} joined, <= 6 KiB`, met: (chat.capacity[i]?.joined ?? 0) >= sessions && (meets(chat.capacity[i]?.rssPerSessionKiB, 6, true) ?? false) } } : {}),
+      },
+    ];
+  }),
+  {
+    figure: `persistence: msgs/s stored + broadcast (${size.members}-member room)`,
+    chat: chat.persistence?.storedPerSec,
+    raw: raw.persistence?.storedPerSec,
+    unit: 'int',
+    goal: { text: '>= 20,000/s', met: meets(chat.persistence?.storedPerSec, 20_000, false) },
+  },
+  { figure: 'persistence: deliveries/s', chat: chat.persistence?.deliveriesPerSec, raw: raw.persistence?.deliveriesPerSec, unit: 'int' },
+  { figure: 'persistence: latency p99 ms', chat: chat.persistence?.p99Ms, raw: raw.persistence?.p99Ms, unit: 'ms' },
+];
+
+const table = markdownTable(rows);
+process.stdout.write(`\nnpm run bench${quick ? ' --quick' : ''} (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${Math.round((Date.now() - started) / 1000)} s)\n\n${table}\n`);
+if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, rows }, null, 2)}\n`);
+const missed = rows.filter((row) => row.goal?.met !== true && row.goal !== undefined).map((row) => row.figure);
+if (failures.length > 0) process.stdout.write(`\nscenarios that failed (n/a above):\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
+if (missed.length > 0) process.stdout.write(`\ngoals missed or not measured: ${missed.join('; ')}\n`);
+process.exit(missed.length === 0 && failures.length === 0 ? 0 : 1);

@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+
+/**
+ * The two servers the bench compares, each in its own process so /proc tells
+ * their CPU and memory apart: the chat server as `npm start` runs it (embedded
+ * PostgreSQL, in its own processes, not counted) and the raw uWS baseline.
+ */
+
+export interface BenchServer {
+  readonly name: string;
+  readonly pid: number;
+  readonly httpUrl: string;
+  stop(): Promise<void>;
+}
+
+const listening = z.object({ msg: z.literal('listening'), port: z.number().int().positive() });
+const health = z.object({ uws: z.enum(['native', 'fallback']) });
+const START_TIMEOUT_MS = 120_000;
+
+async function startProcess(name: string, script: string, env: Record<string, string>, cleanup: () => void): Promise<BenchServer> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  const tail: string[] = [];
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not listen in time:\n${tail.join('\n')}`)), START_TIMEOUT_MS);
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        // Only the last lines are kept: a long run logs, and the bench must not grow with it.
+        tail.push(line);
+        if (tail.length > 50) tail.shift();
+        try {
+          const parsed = listening.safeParse(JSON.parse(line));
+          if (parsed.success) {
+            clearTimeout(timer);
+            resolvePort(parsed.data.port);
+          }
+        } catch {
+          // not a JSON line
+        }
+      });
+    }
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${String(code)} before listening:\n${tail.join('\n')}`));
+    });
+  });
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const server: BenchServer = {
+    name,
+    pid: child.pid ?? 0,
+    httpUrl,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      cleanup();
+    },
+  };
+  // The goals are about the native uWS; the pure-JS fallback would measure something else entirely.
+  const runtime = health.safeParse(await (await fetch(`${httpUrl}/health`)).json());
+  if (!runtime.success || runtime.data.uws !== 'native') {
+    await server.stop();
+    throw new Error(`${name}: uWebSockets.js runs on its fallback (GET /health uws = ${runtime.success ? runtime.data.uws : 'missing'}), not the native build`);
+  }
+  return server;
+}
+
+/** The chat server (src/main.ts) with limits that let one client push hard, and a throwaway embedded database. */
+export function startChatServer(): Promise<BenchServer> {
+  const dataDir = resolve('.test-data', `bench-server-${process.pid}-${Date.now()}`);
+  return startProcess(
+    'chat server',
+    'src/main.ts',
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      LOG_PRETTY: '0',
+      DATA_DIR: dataDir,
+      RATE_LIMIT_PER_SEC: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+      IDLE_TIMEOUT_S: '120',
+      SLOW_READER_BYTES: String(16 * 1024 * 1024),
+    },
+    () => rmSync(dataDir, { recursive: true, force: true }),
+  );
+}
+
+export function startRawServer(): Promise<BenchServer> {
+  return startProcess('raw uWS', 'bench/support/raw-uws.ts', {}, () => {});
+}

@@ -1,0 +1,181 @@
+import { Histogram } from './histogram.js';
+import type { WorkerReport } from './protocol.js';
+
+/**
+ * Turns the workers' reports into the run's figures. Expected deliveries of a
+ * message = the members of its room when sending began (every socket that had
+ * joined; one that is rejoining after a restart still is one, and must catch
+ * up). A message counts as stored when the server said ok, or when it said
+ * nothing but somebody got it; a refused one (rate_limited...) is expected nowhere.
+ */
+
+export interface Quantiles {
+  readonly p50: number | undefined;
+  readonly p90: number | undefined;
+  readonly p99: number | undefined;
+  readonly max: number | undefined;
+}
+
+export interface LoadtestResult {
+  readonly sockets: { readonly requested: number; readonly joined: number; readonly joinFailures: number };
+  readonly connectMs: Quantiles;
+  readonly joinMs: Quantiles;
+  readonly messages: {
+    readonly sent: number;
+    readonly accepted: number;
+    readonly refused: number;
+    readonly refusedReasons: Record<string, number>;
+    /** No reply in time and delivered to nobody: lost in a crashed Session's mailbox before it was stored (Phoenix does the same). */
+    readonly unanswered: number;
+    /** Not sent because the sender's channel was rejoining at that moment. */
+    readonly skipped: number;
+    readonly expectedDeliveries: number;
+    readonly delivered: number;
+    readonly lost: number;
+    readonly doubled: number;
+  };
+  readonly latencyMs: Quantiles;
+  readonly restarts: { readonly phxErrors: number; readonly rejoins: number; readonly killed: number };
+  readonly errors: Record<string, number>;
+  readonly serverRssBytes: { readonly before: number | undefined; readonly after: number | undefined };
+  readonly seconds: { readonly ramp: number; readonly sending: number; readonly drain: number };
+  /** Accepted messages per second, from the first send to the last ok reply. */
+  readonly acceptedPerSec: number;
+  /** Deliveries per second, from the first send to the last delivery. */
+  readonly deliveriesPerSec: number;
+  readonly failures: readonly string[];
+}
+
+const quantiles = (h: Histogram): Quantiles => ({ p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.total === 0 ? undefined : h.max });
+
+const add = (into: Record<string, number>, from: Record<string, number>): void => {
+  for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
+};
+
+export interface RunFacts {
+  readonly requested: number;
+  readonly killed: number;
+  readonly killErrors: readonly string[];
+  readonly rssBefore: number | undefined;
+  readonly rssAfter: number | undefined;
+  readonly rampSeconds: number;
+  readonly sendingSeconds: number;
+  readonly drainSeconds: number;
+  readonly killing: boolean;
+}
+
+export function summarize(reports: readonly WorkerReport[], facts: RunFacts): LoadtestResult {
+  const connect = new Histogram();
+  const join = new Histogram();
+  const latency = new Histogram();
+  const members: Record<string, number> = {};
+  const deliveries: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  const refusedReasons: Record<string, number> = {};
+  const sent: WorkerReport['sentMessages'] = {};
+  let joined = 0;
+  let joinFailures = 0;
+  let doubled = 0;
+  let skipped = 0;
+  let phxErrors = 0;
+  let rejoins = 0;
+  const firstSend = Math.min(...reports.map((r) => r.firstSendUs ?? Number.POSITIVE_INFINITY));
+  const lastAccept = Math.max(...reports.map((r) => r.lastAcceptUs ?? Number.NEGATIVE_INFINITY));
+  const lastDelivery = Math.max(...reports.map((r) => r.lastDeliveryUs ?? Number.NEGATIVE_INFINITY));
+  // Rates over the time the traffic really took; 0 when there was none.
+  const rate = (count: number, endUs: number): number => (Number.isFinite(firstSend) && endUs > firstSend ? count / ((endUs - firstSend) / 1e6) : 0);
+  for (const report of reports) {
+    connect.merge(report.connectMs);
+    join.merge(report.joinMs);
+    latency.merge(report.latencyMs);
+    add(members, report.members);
+    add(deliveries, report.deliveries);
+    add(errors, report.progress.errors);
+    add(refusedReasons, report.refusedReasons);
+    Object.assign(sent, report.sentMessages);
+    joined += Object.values(report.members).reduce((a, b) => a + b, 0);
+    joinFailures += report.progress.joinFailures;
+    doubled += report.progress.doubled;
+    skipped += report.progress.skipped;
+    phxErrors += report.progress.restarts;
+    rejoins += report.progress.rejoins;
+  }
+  let accepted = 0;
+  let refused = 0;
+  let unanswered = 0;
+  let expected = 0;
+  let delivered = 0;
+  let lost = 0;
+  for (const [key, [room, status]] of Object.entries(sent)) {
+    const got = deliveries[key] ?? 0;
+    const stored = status === 'ok' || (status === 'timeout' && got > 0);
+    delivered += got;
+    if (status === 'error') {
+      refused += 1;
+      if (got > 0) errors['refused_but_delivered'] = (errors['refused_but_delivered'] ?? 0) + 1;
+      continue;
+    }
+    if (!stored) {
+      unanswered += 1;
+      continue;
+    }
+    accepted += 1;
+    const want = members[String(room)] ?? 0;
+    expected += want;
+    lost += Math.max(0, want - got);
+  }
+  const failures: string[] = [];
+  if (lost > 0) failures.push(`${lost} expected deliveries lost`);
+  if (doubled > 0) failures.push(`${doubled} deliveries doubled`);
+  if (joined < facts.requested) failures.push(`only ${joined} of ${facts.requested} sockets joined`);
+  if (facts.killing && facts.killed === 0) failures.push('--kill-sessions was given but no session was killed');
+  for (const error of new Set(facts.killErrors)) failures.push(error);
+  const sentCount = Object.keys(sent).length;
+  return {
+    sockets: { requested: facts.requested, joined, joinFailures },
+    connectMs: quantiles(connect),
+    joinMs: quantiles(join),
+    messages: { sent: sentCount, accepted, refused, refusedReasons, unanswered, skipped, expectedDeliveries: expected, delivered, lost, doubled },
+    latencyMs: quantiles(latency),
+    restarts: { phxErrors, rejoins, killed: facts.killed },
+    errors,
+    serverRssBytes: { before: facts.rssBefore, after: facts.rssAfter },
+    seconds: { ramp: facts.rampSeconds, sending: facts.sendingSeconds, drain: facts.drainSeconds },
+    acceptedPerSec: rate(accepted, lastAccept),
+    deliveriesPerSec: rate(delivered, lastDelivery),
+    failures,
+  };
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ms = (n: number | undefined): string => (n === undefined ? 'n/a' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const mib = (n: number | undefined): string => (n === undefined ? 'n/a' : `${(n / 1_048_576).toFixed(1)} MiB`);
+
+export function formatTable(result: LoadtestResult): string {
+  const m = result.messages;
+  const rows: Array<[string, string]> = [
+    ['sockets joined', `${int(result.sockets.joined)} of ${int(result.sockets.requested)}${result.sockets.joinFailures > 0 ? ` (${int(result.sockets.joinFailures)} join errors)` : ''}`],
+    ['connect ms p50 / p99', `${ms(result.connectMs.p50)} / ${ms(result.connectMs.p99)}`],
+    ['join ms p50 / p99', `${ms(result.joinMs.p50)} / ${ms(result.joinMs.p99)}`],
+    ['messages sent', int(m.sent)],
+    ['  accepted (stored)', `${int(m.accepted)}  (${int(result.acceptedPerSec)}/s)`],
+    ['  refused', m.refused === 0 ? '0' : `${int(m.refused)} ${JSON.stringify(m.refusedReasons)}`],
+    ['  unanswered', int(m.unanswered)],
+    ['  skipped (sender rejoining)', int(m.skipped)],
+    ['deliveries expected', int(m.expectedDeliveries)],
+    ['delivered', `${int(m.delivered)}  (${int(result.deliveriesPerSec)}/s)`],
+    ['lost', int(m.lost)],
+    ['doubled', int(m.doubled)],
+    ['fan-out latency ms p50 / p90', `${ms(result.latencyMs.p50)} / ${ms(result.latencyMs.p90)}`],
+    ['fan-out latency ms p99 / max', `${ms(result.latencyMs.p99)} / ${ms(result.latencyMs.max)}`],
+    ['server RSS before / after', `${mib(result.serverRssBytes.before)} / ${mib(result.serverRssBytes.after)}`],
+    ['restarts seen (phx_error) / rejoins', `${int(result.restarts.phxErrors)} / ${int(result.restarts.rejoins)}`],
+    ['sessions killed', int(result.restarts.killed)],
+    ['errors', Object.keys(result.errors).length === 0 ? 'none' : JSON.stringify(result.errors)],
+    ['seconds ramp / sending / drain', `${result.seconds.ramp.toFixed(1)} / ${result.seconds.sending.toFixed(1)} / ${result.seconds.drain.toFixed(1)}`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
+  lines.push(result.failures.length === 0 ? 'result: OK' : `result: FAILED: ${result.failures.join('; ')}`);
+  return lines.join('\n');
+}

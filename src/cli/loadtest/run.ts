@@ -1,0 +1,226 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { layoutWorkers, openFilesLimit, sourceAddresses } from './limits.js';
+import type { LoadtestOptions } from './options.js';
+import { fromWorkerSchema, type Plan, type Progress, type ToWorker, type WorkerReport } from './protocol.js';
+import { summarize, type LoadtestResult } from './report.js';
+import { killSessions, residentBytes } from './server-api.js';
+
+/**
+ * The parent of a load test: lays out workers, drives them through the phases
+ * (ramp and join, send, drain, report), kills sessions meanwhile if asked, and
+ * sums up. The same function serves `npm run loadtest` and `npm run bench`.
+ */
+
+export interface RunHooks {
+  /** Every socket has joined (or failed to); sending has not begun. */
+  onJoined?(): Promise<void> | void;
+  /** Sending is over and deliveries have stopped; sockets are still open. */
+  onDrained?(): Promise<void> | void;
+  /** A progress line, about once a second. */
+  onProgress?(line: string): void;
+  /** The admin token for --kill-sessions (default: ADMIN_TOKEN from the environment). */
+  adminToken?: string;
+}
+
+const PUSH_TIMEOUT_MS = 10_000;
+const PROGRESS_POLL_MS = 500;
+const QUIET_MS = 1_500;
+const MAX_DRAIN_MS = 30_000;
+const SETTLE_GRACE_MS = 60_000;
+const workerScript = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const tsxLoader = import.meta.resolve('tsx');
+
+export function endpoints(url: string): { httpUrl: string; wsUrl: string; host: string } {
+  const parsed = new URL(url);
+  // 'localhost' may resolve to ::1 first; the source addresses are IPv4.
+  const host = parsed.hostname === 'localhost' ? '127.0.0.1' : parsed.hostname;
+  const hostPort = `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}${parsed.port === '' ? '' : `:${parsed.port}`}`;
+  const secure = parsed.protocol === 'https:' || parsed.protocol === 'wss:';
+  return { httpUrl: `${secure ? 'https' : 'http'}://${hostPort}`, wsUrl: `${secure ? 'wss' : 'ws'}://${hostPort}/socket/websocket?vsn=2.0.0`, host };
+}
+
+class Worker {
+  progress: Progress | undefined;
+  report: WorkerReport | undefined;
+  fatal: string | undefined;
+  exited = false;
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (raw) => {
+      const parsed = fromWorkerSchema.safeParse(raw);
+      if (!parsed.success) {
+        this.fatal = `worker sent a malformed message: ${parsed.error.issues[0]?.message ?? ''}`;
+        return;
+      }
+      const message = parsed.data;
+      if (message.type === 'progress') this.progress = message.progress;
+      else if (message.type === 'report') this.report = message.report;
+      else this.fatal = message.message;
+    });
+    child.on('exit', (code) => {
+      this.exited = true;
+      if (code !== 0 && this.report === undefined) this.fatal ??= `worker exited with code ${String(code)}`;
+    });
+  }
+  send(message: ToWorker): void {
+    if (this.child.connected) this.child.send(message);
+  }
+}
+
+function spawnWorker(raiseSoftLimitTo: number | undefined): Worker {
+  const node = [process.execPath, '--import', tsxLoader, workerScript];
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  // A process may raise its own soft open-files limit up to the hard one; node cannot, so a shell does it and execs node.
+  const child =
+    raiseSoftLimitTo === undefined
+      ? spawn(node[0]!, node.slice(1), { stdio })
+      : spawn('/bin/sh', ['-c', `ulimit -n ${raiseSoftLimitTo} && exec "$@"`, 'sh', ...node], { stdio });
+  return new Worker(child);
+}
+
+const sum = (workers: readonly Worker[], field: keyof Omit<Progress, 'errors' | 'sendingDone'>): number =>
+  workers.reduce((total, w) => total + (w.progress?.[field] ?? 0), 0);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function progressLine(workers: readonly Worker[], phase: string): string {
+  const errors = workers.reduce((total, w) => total + Object.values(w.progress?.errors ?? {}).reduce((a, b) => a + b, 0), 0);
+  return (
+    `[${phase}] connected ${sum(workers, 'connected')}/${sum(workers, 'opened')}  joined ${sum(workers, 'joined')}` +
+    `  sent ${sum(workers, 'sent')}  accepted ${sum(workers, 'accepted')}  delivered ${sum(workers, 'delivered')}` +
+    `  restarts ${sum(workers, 'restarts')}  errors ${errors}`
+  );
+}
+
+export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}): Promise<LoadtestResult> {
+  const layout = layoutWorkers(options.sockets, options.workers, openFilesLimit());
+  if (!layout.ok) throw new Error(layout.error);
+  const adminToken = hooks.adminToken ?? process.env['ADMIN_TOKEN'];
+  if (options['kill-sessions'] > 0 && (adminToken === undefined || adminToken === '')) {
+    throw new Error('--kill-sessions needs the admin token: set ADMIN_TOKEN to the server\'s ADMIN_TOKEN');
+  }
+  const { httpUrl, wsUrl, host } = endpoints(options.url);
+  const runId = randomBytes(3).toString('hex');
+  const rssBefore = await residentBytes(httpUrl);
+  const workers = Array.from({ length: layout.workers }, () => spawnWorker(layout.raiseSoftLimitTo));
+  const fatal = (): string | undefined => workers.find((w) => w.fatal !== undefined)?.fatal;
+  let phase = 'ramp';
+  const ticker = setInterval(() => hooks.onProgress?.(progressLine(workers, phase)), 1_000);
+  const killErrors: string[] = [];
+  let killed = 0;
+  try {
+    const addresses = sourceAddresses(options.sockets, host);
+    const ratePerSender = options.senders === 0 ? 0 : options.rate / options.senders;
+    workers.forEach((worker, i) => {
+      const plan: Plan = {
+        worker: i,
+        workers: layout.workers,
+        runId,
+        wsUrl,
+        sockets: options.sockets,
+        rooms: options.rooms,
+        senders: options.senders,
+        ratePerSender,
+        ramp: options.ramp / layout.workers,
+        localAddresses: addresses,
+        bodyBytes: options['body-bytes'],
+        pushTimeoutMs: PUSH_TIMEOUT_MS,
+      };
+      worker.send({ type: 'plan', plan });
+    });
+
+    // Ramp: every socket joined, refused, or failed to connect.
+    const rampStart = performance.now();
+    const rampDeadline = rampStart + (options.sockets / options.ramp) * 1_000 + SETTLE_GRACE_MS;
+    while (sum(workers, 'settled') < options.sockets) {
+      const problem = fatal();
+      if (problem !== undefined) throw new Error(problem);
+      if (performance.now() > rampDeadline) break;
+      await sleep(100);
+    }
+    const rampSeconds = (performance.now() - rampStart) / 1_000;
+    await hooks.onJoined?.();
+
+    // Sending.
+    phase = 'send';
+    const quotas = options.messages === undefined ? undefined : quotaPerSender(options.messages, options.senders);
+    const durationMs = options.messages === undefined ? options.duration * 1_000 : 0;
+    const sendStart = performance.now();
+    for (const worker of workers) worker.send({ type: 'send', durationMs, ...(quotas === undefined ? {} : { quotas }) });
+    let killBudget = 0;
+    let lastKill = performance.now();
+    const sendDeadline = sendStart + (durationMs > 0 ? durationMs : 3_600_000) + PUSH_TIMEOUT_MS + 5_000;
+    while (!workers.every((w) => w.progress?.sendingDone === true)) {
+      const problem = fatal();
+      if (problem !== undefined) throw new Error(problem);
+      if (performance.now() > sendDeadline) throw new Error('senders did not finish in time');
+      if (options['kill-sessions'] > 0 && adminToken !== undefined) {
+        const now = performance.now();
+        killBudget += ((now - lastKill) / 1_000) * options['kill-sessions'];
+        lastKill = now;
+        if (killBudget >= 1) {
+          const count = Math.floor(killBudget);
+          killBudget -= count;
+          const result = await killSessions(httpUrl, adminToken, count);
+          if (result.ok) killed += result.killed;
+          else killErrors.push(result.error);
+        }
+      }
+      await sleep(100);
+    }
+    const sendingSeconds = (performance.now() - sendStart) / 1_000;
+
+    // Drain: until deliveries stop coming (rejoins catching up included).
+    phase = 'drain';
+    const drainStart = performance.now();
+    let lastDelivered = -1;
+    let lastChange = performance.now();
+    while (performance.now() - lastChange < QUIET_MS && performance.now() - drainStart < MAX_DRAIN_MS) {
+      const delivered = sum(workers, 'delivered');
+      if (delivered !== lastDelivered) {
+        lastDelivered = delivered;
+        lastChange = performance.now();
+      }
+      await sleep(PROGRESS_POLL_MS);
+    }
+    const drainSeconds = (performance.now() - drainStart) / 1_000;
+    await hooks.onDrained?.();
+    const rssAfter = await residentBytes(httpUrl);
+
+    phase = 'report';
+    for (const worker of workers) worker.send({ type: 'report' });
+    const reportDeadline = performance.now() + 30_000;
+    while (!workers.every((w) => w.report !== undefined)) {
+      const problem = fatal();
+      if (problem !== undefined) throw new Error(problem);
+      if (performance.now() > reportDeadline) throw new Error('workers did not report in time');
+      await sleep(50);
+    }
+    return summarize(
+      workers.map((w) => w.report!),
+      {
+        requested: options.sockets,
+        killed,
+        killErrors,
+        rssBefore,
+        rssAfter,
+        rampSeconds,
+        sendingSeconds,
+        drainSeconds,
+        killing: options['kill-sessions'] > 0,
+      },
+    );
+  } finally {
+    clearInterval(ticker);
+    for (const worker of workers) worker.send({ type: 'close' });
+    const closeDeadline = performance.now() + 5_000;
+    while (!workers.every((w) => w.exited) && performance.now() < closeDeadline) await sleep(50);
+    for (const worker of workers) if (!worker.exited) worker.child.kill('SIGKILL');
+  }
+}
+
+/** N messages over S senders, as evenly as it goes: sender index -> count. */
+function quotaPerSender(messages: number, senders: number): Record<string, number> {
+  return Object.fromEntries(Array.from({ length: senders }, (_, i) => [String(i), Math.floor(messages / senders) + (i < messages % senders ? 1 : 0)]));
+}
