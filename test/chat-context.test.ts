@@ -45,6 +45,14 @@ describe('accounts', () => {
     assert.ok(listed.ok && listed.value.filter((u) => u.name.toLowerCase() === 'alice').length === 1);
   });
 
+  it('many first joins of one new name at once: every caller gets the same one user', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => Accounts.getOrCreateUser(i % 2 === 0 ? 'Racer' : 'racer')));
+    const ids = new Set(results.map((result) => (result.ok ? result.value.id : `error ${JSON.stringify(result)}`)));
+    assert.equal(ids.size, 1, `one user for all: ${[...ids].join(', ')}`);
+    const rows = await db.sql`SELECT name FROM users WHERE lower(name) = 'racer'`;
+    assert.equal(rows.length, 1);
+  });
+
   it('refuses bad names with a reason per field and stores nothing', async () => {
     const before = await count('users');
     for (const bad of ['', '   ', 'a'.repeat(31), 'has space', 'émile', '<b>', 42, null]) {

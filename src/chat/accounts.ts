@@ -24,12 +24,19 @@ export async function getOrCreateUser(input: unknown): Promise<Result<User, Chat
   if (!parsed.success) return err(invalid(parsed.error));
   const name = parsed.data;
   const result = await Repo.run(async (sql) => {
-    // xmax = 0 only on a row this statement inserted: that is how a new user is told from a returning one.
+    // A returning user is a read: every join signs in, and a write per join would cost a WAL flush each.
+    // Only a new name is inserted; two first joins racing on it both end with the one row.
     const rows = await sql`
-      INSERT INTO users (name) VALUES (${name})
-      ON CONFLICT ((lower(name))) DO UPDATE SET updated_at = now()
-      RETURNING id, name, inserted_at, (xmax = 0) AS created`;
-    return upserted.parse(rows[0]);
+      WITH found AS (SELECT id, name, inserted_at FROM users WHERE lower(name) = lower(${name})),
+      inserted AS (
+        INSERT INTO users (name) SELECT ${name} WHERE NOT EXISTS (SELECT 1 FROM found)
+        ON CONFLICT ((lower(name))) DO NOTHING
+        RETURNING id, name, inserted_at)
+      SELECT id, name, inserted_at, false AS created FROM found
+      UNION ALL SELECT id, name, inserted_at, true AS created FROM inserted`;
+    // The race's loser saw neither row in its snapshot; the winner's is committed by now.
+    const row = rows[0] ?? (await sql`SELECT id, name, inserted_at, false AS created FROM users WHERE lower(name) = lower(${name})`)[0];
+    return upserted.parse(row);
   });
   if (!result.ok) return err(fromRepo(result.error));
   if (result.value.created) PubSub.broadcast(USERS_TOPIC, 'user_joined', { name: result.value.name });

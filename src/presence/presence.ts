@@ -11,7 +11,7 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import * as PubSub from '../pubsub/pubsub.js';
-import { DiffBatch, type PresenceState } from './diff.js';
+import { DiffBatch, type PresenceMeta, type PresenceState } from './diff.js';
 import { TrackerState, type MetaInput, type TopicDiffs } from './state.js';
 
 /**
@@ -26,7 +26,8 @@ type Call =
   | { readonly type: 'track'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput }
   | { readonly type: 'update'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput }
   | { readonly type: 'untrack'; readonly owner: Pid; readonly topic: string; readonly key: string }
-  | { readonly type: 'list'; readonly topic: string };
+  | { readonly type: 'list'; readonly topic: string }
+  | { readonly type: 'metas'; readonly topic: string; readonly key: string };
 
 type Info = { readonly type: 'flush' };
 
@@ -107,6 +108,8 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
         // send what is pending first, since merging may drop a join-then-leave inside one window.
         flushTopic(state, message.topic);
         return { state, reply: state.tracker.list(message.topic) };
+      case 'metas':
+        return { state, reply: state.tracker.metas(message.topic, message.key) };
     }
   },
   handleInfo(message: Info | Down, state, ctx) {
@@ -151,6 +154,12 @@ export function update(owner: Pid, topic: string, key: string, meta: MetaInput):
 export async function untrack(owner: Pid, topic: string, key: string): Promise<Result<void, PresenceError>> {
   const result = await call<undefined, PresenceProtocol>(PRESENCE, { type: 'untrack', owner, topic, key });
   return result.ok ? ok(undefined) : err({ kind: 'presence_unavailable', detail: result.error.kind });
+}
+
+/** One key's metas on the topic: O(that key's metas), where list(topic)[key] is O(everyone on the topic). */
+export async function metas(topic: string, key: string): Promise<Result<PresenceMeta[], PresenceError>> {
+  const result = await call<PresenceMeta[], PresenceProtocol>(PRESENCE, { type: 'metas', topic, key });
+  return result.ok ? result : err({ kind: 'presence_unavailable', detail: result.error.kind });
 }
 
 /** `{ key: { metas: [...] } }` for the topic, as Phoenix.Presence.list. */

@@ -192,6 +192,12 @@ export class TrackerState {
     return state;
   }
 
+  /** One key's metas on a topic (empty when absent): what list(topic)[key] holds, without building the whole list. */
+  metas(topic: string, key: string): PresenceMeta[] {
+    const refs = this.byTopic.get(topic)?.get(key);
+    return refs === undefined ? [] : Array.from(refs.values(), (entry) => entry.meta);
+  }
+
   /** A node is gone (down, partitioned, restarted): all its entries leave. */
   dropNode(node: string): TopicDiffs {
     const diffs: TopicDiffs = new Map();

@@ -30,9 +30,9 @@ function refuse(state: SessionState, frame: TextFrame, joinRef: string, reason: 
 }
 
 async function usernameTaken(user: SessionUser): Promise<boolean> {
-  const online = await Presence.list(Accounts.USERS_TOPIC);
+  const online = await Presence.metas(Accounts.USERS_TOPIC, user.name);
   if (!online.ok) return false;
-  return (online.value[user.name]?.metas ?? []).some((meta) => meta['tk'] !== user.tokenDigest);
+  return online.value.some((meta) => meta['tk'] !== user.tokenDigest);
 }
 
 async function signIn(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<SessionUser | undefined> {
@@ -60,6 +60,7 @@ async function signIn(state: SessionState, frame: TextFrame, joinRef: string, ct
     return undefined;
   }
   state.user = user;
+  state.conn.user = user.name;
   // The user's sockets as a whole: a `disconnect` broadcast here closes all of them.
   await PubSub.subscribe(`${USER_SOCKETS_PREFIX}${user.name}`, ctx.self);
   return user;
