@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { startTestApp, type TestApp } from './support/app.js';
-import { ChatTab, LAPTOP, NetworkSwitch, PHONE, eventually, findChromium, launchChromium, newPerson, screenshot } from './support/browser.js';
+import { ChatTab, chromiumForSuite, LAPTOP, NetworkSwitch, PHONE, eventually, launchChromium, newPerson, screenshot } from './support/browser.js';
 
 /**
  * The browser client (src/web/) end to end: the whole application in this
@@ -10,11 +10,7 @@ import { ChatTab, LAPTOP, NetworkSwitch, PHONE, eventually, findChromium, launch
  * Screenshots of the landing page and the room land in test-output/.
  */
 
-const executable = findChromium();
-const missing = 'no Chromium executable found (looked at CHROMIUM_PATH, /usr/bin/chromium, chromium-browser, google-chrome): apt-get install -y chromium';
-// On a developer's machine without Chromium the suite says so and skips; CI installs it, so there a missing browser fails.
-if (executable === undefined && process.env.CI === 'true') throw new Error(missing);
-const skip = executable === undefined ? missing : false;
+const { executable, skip } = chromiumForSuite();
 
 const BODY_LIMIT = 500;
 

@@ -24,6 +24,19 @@ export function findChromium(): string | undefined {
   return candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
 }
 
+/**
+ * The browser a suite runs on, or why it is skipped: on a developer's machine
+ * without Chromium the suite says so and skips; CI installs it, so there a
+ * missing browser fails the run.
+ */
+export function chromiumForSuite(): { readonly executable: string; readonly skip: false } | { readonly executable: undefined; readonly skip: string } {
+  const executable = findChromium();
+  if (executable !== undefined) return { executable, skip: false };
+  const missing = 'no Chromium executable found (looked at CHROMIUM_PATH, /usr/bin/chromium, chromium-browser, google-chrome): apt-get install -y chromium';
+  if (process.env.CI === 'true') throw new Error(missing);
+  return { executable, skip: missing };
+}
+
 // Flags for a container without a GPU, a sandbox or network beyond localhost.
 const CHROMIUM_ARGS = [
   '--headless',
