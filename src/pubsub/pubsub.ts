@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import {
   call,
   cast,
@@ -40,6 +41,7 @@ type Call =
 
 type Cast =
   | { readonly type: 'broadcast'; readonly broadcast: Broadcast }
+  | { readonly type: 'local'; readonly broadcast: Broadcast }
   | { readonly type: 'remote'; readonly broadcast: Broadcast }
   | { readonly type: 'socket_publisher'; readonly publish: SocketPublisher | undefined };
 
@@ -60,7 +62,8 @@ interface State {
 }
 
 export interface PubSubArgs {
-  readonly adapter?: PubSubAdapter;
+  /** Made anew by each incarnation of PubSub: a restart must not reuse a stopped adapter's connection. */
+  readonly adapter?: (log: Logger) => PubSubAdapter;
 }
 
 const PUBSUB = name<PubSubProtocol>('pubsub');
@@ -82,7 +85,7 @@ function dispatch(state: State, broadcast: Broadcast): void {
 
 const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
   async init(args, ctx) {
-    const adapter = args.adapter ?? localAdapter;
+    const adapter = args.adapter?.(ctx.log) ?? localAdapter;
     await adapter.start((topic, event, payload) => cast(ctx.self, { type: 'remote', broadcast: new Broadcast(topic, event, payload) }));
     ctx.owns(() => void adapter.stop());
     ctx.log.info({ adapter: adapter.name }, 'pubsub ready');
@@ -125,6 +128,7 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
         dispatch(state, message.broadcast);
         state.adapter.publish(message.broadcast.topic, message.broadcast.event, message.broadcast.payload);
         break;
+      case 'local':
       case 'remote':
         dispatch(state, message.broadcast);
         break;
@@ -177,6 +181,11 @@ export async function subscribers(topic: string): Promise<Result<Pid[], PubSubEr
 /** To every subscriber of `topic` (the sender too, if subscribed), to local sockets, and to other nodes. */
 export function broadcast(topic: string, event: string, payload: Payload): void {
   cast(PUBSUB, { type: 'broadcast', broadcast: new Broadcast(topic, event, payload) });
+}
+
+/** To this node's subscribers and sockets only, as Phoenix's local_broadcast (Presence diffs: each node makes its own). */
+export function localBroadcast(topic: string, event: string, payload: Payload): void {
+  cast(PUBSUB, { type: 'local', broadcast: new Broadcast(topic, event, payload) });
 }
 
 /** As broadcast, but `sender` does not get it. */
