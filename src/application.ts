@@ -7,6 +7,7 @@ import { endpointSpec } from './endpoint/endpoint.js';
 import { describeMigrationError, migrate } from './repo/migrations.js';
 import { Metrics } from './metrics/registry.js';
 import { presenceSpec } from './presence/presence.js';
+import { postgresAdapter } from './pubsub/postgres-adapter.js';
 import { pubsubSpec } from './pubsub/pubsub.js';
 import { repoSpec } from './repo/repo.js';
 
@@ -15,8 +16,8 @@ import { repoSpec } from './repo/repo.js';
  *
  *   app (rest_for_one: each child depends on those before it)
  *   ├── repo           postgres.js pool; migrations at start; group commit
- *   ├── pubsub         topic -> subscribers; socket fastlane; cluster adapter
- *   ├── presence       who is online per topic; merged presence_diff broadcasts
+ *   ├── pubsub         topic -> subscribers; socket fastlane; CLUSTER=1: across nodes over LISTEN/NOTIFY
+ *   ├── presence       who is online per topic; merged presence_diff broadcasts; CLUSTER=1: replicated
  *   └── endpoint       uWS listen socket, HTTP routes
  */
 export function children(config: Config, databaseUrl: string, nodeName: string): ChildSpec[] {
@@ -31,8 +32,12 @@ export function children(config: Config, databaseUrl: string, nodeName: string):
         return migrated.ok ? migrated : { ok: false, error: describeMigrationError(migrated.error) };
       },
     }),
-    pubsubSpec(),
-    presenceSpec({ node: nodeName, batchMs: config.PRESENCE_BATCH_MS }),
+    pubsubSpec(config.CLUSTER ? { adapter: (log) => postgresAdapter({ url: databaseUrl, node: nodeName, log }) } : {}),
+    presenceSpec({
+      node: nodeName,
+      batchMs: config.PRESENCE_BATCH_MS,
+      ...(config.CLUSTER ? { cluster: { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, timeoutMs: config.NODE_TIMEOUT_MS } } : {}),
+    }),
     endpointSpec({ config, nodeName, startedAt }),
   ];
 }

@@ -27,6 +27,11 @@ export const configSchema = z.object({
   SLOW_READER_BYTES: positiveInt.default(1_048_576),
   IDLE_TIMEOUT_S: z.coerce.number().int().min(8).max(956).multipleOf(4, 'must be a multiple of 4 (uWS timer resolution)').default(60),
   MAX_SESSIONS: positiveInt.optional(),
+  // Broadcasts cross to every node on the same database (LISTEN/NOTIFY); off, a node is alone.
+  CLUSTER: z.enum(['0', '1']).default('0').transform((value) => value === '1'),
+  PRESENCE_HEARTBEAT_MS: positiveInt.max(60_000).default(1_000),
+  // A node silent this long is taken for dead: its presences leave on every other node.
+  NODE_TIMEOUT_MS: positiveInt.default(10_000),
   // The admin API and page exist only when this is set; a short token would be guessable.
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   call,
   monitor,
@@ -11,7 +12,9 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import * as PubSub from '../pubsub/pubsub.js';
+import type { Broadcast } from '../pubsub/broadcast.js';
 import { DiffBatch, type PresenceMeta, type PresenceState } from './diff.js';
+import { REPLICATION_TOPIC, Replication, type ReplicationMessage } from './replication.js';
 import { TrackerState, type MetaInput, type TopicDiffs } from './state.js';
 
 /**
@@ -29,12 +32,13 @@ type Call =
   | { readonly type: 'list'; readonly topic: string }
   | { readonly type: 'metas'; readonly topic: string; readonly key: string };
 
-type Info = { readonly type: 'flush' };
+type Info = { readonly type: 'flush' } | { readonly type: 'heartbeat' } | Broadcast;
 
 type PresenceProtocol = { readonly call: Call; readonly cast: never; readonly info: Info };
 
 interface State {
   readonly tracker: TrackerState;
+  readonly replication: Replication | undefined;
   readonly batches: Map<string, DiffBatch>;
   readonly owners: Set<number>;
   readonly batchMs: number;
@@ -45,16 +49,23 @@ export interface PresenceArgs {
   readonly node: string;
   /** How long diffs are merged before they go out. */
   readonly batchMs: number;
+  /** Replicate over PubSub to the other nodes (CLUSTER=1); a node unheard for timeoutMs is dropped. */
+  readonly cluster?: { readonly heartbeatMs: number; readonly timeoutMs: number };
 }
 
 const PRESENCE = name<PresenceProtocol>('presence');
 
 const ownerId = (pid: Pid): string => String(pid.id);
 
+// Every node makes the diffs of all entries (its own and its replicas'), so diffs go to this node's subscribers only.
 function flushTopic(state: State, topic: string): void {
   const batch = state.batches.get(topic);
   state.batches.delete(topic);
-  if (batch !== undefined && !batch.isEmpty()) PubSub.broadcast(topic, 'presence_diff', batch.take());
+  if (batch !== undefined && !batch.isEmpty()) PubSub.localBroadcast(topic, 'presence_diff', batch.take());
+}
+
+function replicate(message: ReplicationMessage | undefined, self: Pid): void {
+  if (message !== undefined) PubSub.broadcastFrom(self, REPLICATION_TOPIC, message.type, message);
 }
 
 function collect(state: State, diffs: TopicDiffs, self: Pid<PresenceProtocol>): void {
@@ -73,9 +84,20 @@ function collect(state: State, diffs: TopicDiffs, self: Pid<PresenceProtocol>): 
 }
 
 const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
-  init(args) {
+  async init(args, ctx) {
+    const tracker = new TrackerState({ node: args.node, recordOps: args.cluster !== undefined });
+    let replication: Replication | undefined;
+    if (args.cluster !== undefined) {
+      replication = new Replication(tracker, randomBytes(6).toString('base64url'), args.cluster.timeoutMs);
+      const subscribed = await PubSub.subscribe(REPLICATION_TOPIC, ctx.self);
+      if (!subscribed.ok) throw new Error(`presence replication could not subscribe: ${subscribed.error.detail}`);
+      const timer = setInterval(() => send(ctx.self, { type: 'heartbeat' }), args.cluster.heartbeatMs);
+      ctx.owns(() => clearInterval(timer));
+      replicate(replication.hello(), ctx.self);
+    }
     return {
-      tracker: new TrackerState({ node: args.node }),
+      tracker,
+      replication,
       batches: new Map(),
       owners: new Set(),
       batchMs: args.batchMs,
@@ -115,7 +137,24 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
   handleInfo(message: Info | Down, state, ctx) {
     if (message.type === 'flush') {
       state.flushScheduled = false;
+      replicate(state.replication?.delta(), ctx.self);
       for (const topic of [...state.batches.keys()]) flushTopic(state, topic);
+    } else if (message.type === 'heartbeat') {
+      if (state.replication === undefined) return state;
+      replicate(state.replication.delta(), ctx.self);
+      replicate(state.replication.heartbeat(), ctx.self);
+      const expired = state.replication.expire(Date.now());
+      if (expired.dropped.length > 0) ctx.log.warn({ nodes: expired.dropped }, 'nodes stopped heartbeating; their presences left');
+      collect(state, expired.diffs, ctx.self);
+    } else if (message.type === 'broadcast') {
+      if (state.replication === undefined) return state;
+      const received = state.replication.receive(message.payload, Date.now());
+      if ('error' in received) {
+        ctx.log.warn({ reason: received.error }, 'ignored a replication message');
+        return state;
+      }
+      for (const reply of received.replies) replicate(reply, ctx.self);
+      collect(state, received.diffs, ctx.self);
     } else {
       state.owners.delete(message.pid.id);
       collect(state, state.tracker.untrackOwner(ownerId(message.pid)), ctx.self);

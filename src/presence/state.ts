@@ -18,7 +18,14 @@ export type Tracked = { readonly ref: string; readonly diffs: TopicDiffs };
 /** One entry of a node's state as shipped to other nodes. */
 export type ReplicaEntry = { readonly topic: string; readonly owner: string; readonly key: string; readonly meta: PresenceMeta };
 
+/** One change to this node's entries, as other nodes apply it (in order) to their replica of it. */
+export type ReplicaOp =
+  | { readonly join: ReplicaEntry }
+  | { readonly leave: { readonly topic: string; readonly key: string; readonly ref: string } };
+
 export type TrackerOptions = {
+  /** Keep a log of this node's changes for takeOps (replication); without it nothing accumulates. */
+  readonly recordOps?: boolean;
   /** This node's name: every local entry is tagged with it, and it is hashed into every phx_ref. */
   readonly node: string;
   /**
@@ -122,9 +129,11 @@ export class TrackerState {
   private readonly byTopic: TopicIndex = new Map();
   private readonly byNode = new Map<string, OwnerIndex>();
   private entryCount = 0;
+  private ops: ReplicaOp[] | undefined;
 
   constructor(options: TrackerOptions) {
     this.node = options.node;
+    this.ops = options.recordOps === true ? [] : undefined;
     this.refs = new RefGenerator(options.node, options.incarnation);
   }
 
@@ -254,6 +263,43 @@ export class TrackerState {
     return ok(diffs);
   }
 
+  /** This node's changes since the last call, oldest first. */
+  takeOps(): ReplicaOp[] {
+    if (this.ops === undefined) return [];
+    const ops = this.ops;
+    this.ops = [];
+    return ops;
+  }
+
+  /**
+   * Applies another node's changes, in the order it made them, to what we hold
+   * of it. Idempotent: a join we hold already, or a leave of what we do not
+   * hold, changes nothing (a full state may already contain them).
+   */
+  applyOps(node: string, ops: readonly ReplicaOp[]): Result<TopicDiffs, 'local_node'> {
+    if (node === this.node) return err('local_node');
+    const diffs: TopicDiffs = new Map();
+    for (const op of ops) {
+      if ('join' in op) {
+        const { topic, owner, key, meta } = op.join;
+        const current = this.find(node, owner, topic, key);
+        if (current?.meta.phx_ref === meta.phx_ref) continue;
+        if (current !== undefined) this.remove(current, diffs);
+        if (this.byTopic.get(topic)?.get(key)?.has(meta.phx_ref) === true) continue;
+        this.insert({ node, topic, owner, key, meta: freezeMeta({ ...meta }) }, diffs);
+      } else {
+        const entry = this.byTopic.get(op.leave.topic)?.get(op.leave.key)?.get(op.leave.ref);
+        if (entry !== undefined && entry.node === node) this.remove(entry, diffs);
+      }
+    }
+    return ok(diffs);
+  }
+
+  /** The nodes we hold entries of, this one excluded. */
+  remoteNodes(): string[] {
+    return [...this.byNode.keys()].filter((node) => node !== this.node);
+  }
+
   private find(node: string, owner: string, topic: string, key: string): Entry | undefined {
     return this.byNode.get(node)?.get(owner)?.get(topic)?.get(key);
   }
@@ -266,6 +312,9 @@ export class TrackerState {
     childOf(topics, entry.topic, () => new Map<string, Entry>()).set(entry.key, entry);
     this.entryCount += 1;
     addMeta(diffOf(diffs, entry.topic).joins, entry.key, entry.meta);
+    if (this.ops !== undefined && entry.node === this.node) {
+      this.ops.push({ join: { topic: entry.topic, owner: entry.owner, key: entry.key, meta: entry.meta } });
+    }
   }
 
   /** Empty maps are deleted on the way out, so owners and topics that come and go leave nothing behind. */
@@ -288,6 +337,7 @@ export class TrackerState {
     }
     this.entryCount -= 1;
     addMeta(diffOf(diffs, entry.topic).leaves, entry.key, entry.meta);
+    if (this.ops !== undefined && entry.node === this.node) this.ops.push({ leave: { topic: entry.topic, key: entry.key, ref: entry.meta.phx_ref } });
   }
 }
 

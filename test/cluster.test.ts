@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Presence, type Socket } from 'phoenix';
+import { pino } from 'pino';
+import type { Payload } from '../src/channel/frame.js';
+import { postgresAdapter } from '../src/pubsub/postgres-adapter.js';
+import { freshDatabase, type TestDatabase } from './support/db.js';
+import { connect, join, push } from './support/phoenix-client.js';
+import { eventually } from './support/probe.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
+
+/**
+ * Two real node processes on one PostgreSQL with CLUSTER=1: a broadcast made
+ * on either reaches clients of both, once; large payloads arrive whole;
+ * presence is the same on both, and a node that dies leaves it.
+ */
+
+describe('cluster: nodes on one PostgreSQL (CLUSTER=1)', { timeout: 120_000 }, () => {
+  let db: TestDatabase;
+  const nodes: ServerProcess[] = [];
+  const sockets: Socket[] = [];
+
+  const startNode = (name: string) =>
+    startServerProcess({ CLUSTER: '1', NODE_NAME: name, DATABASE_URL: db.url, LOG_LEVEL: 'info', PRESENCE_HEARTBEAT_MS: '200', NODE_TIMEOUT_MS: '2000' });
+
+  before(async () => {
+    db = await freshDatabase({ migrated: true });
+    for (const name of ['node-a', 'node-b']) {
+      nodes.push(await startNode(name));
+    }
+  });
+
+  after(async () => {
+    for (const socket of sockets) socket.disconnect();
+    for (const node of nodes) await node.stop();
+    await db?.drop();
+  });
+
+  const member = async (node: ServerProcess, username: string, options: { room?: string; token?: string } = {}) => {
+    const socket = connect(`${node.url.replace('http', 'ws')}/socket`);
+    sockets.push(socket);
+    const channel = socket.channel(`room:${options.room ?? 'cluster'}`, () => ({ username, token: options.token ?? `${username}-token-0123456789` }));
+    const received: Array<{ id: number; user: string; body: string }> = [];
+    channel.on('new_msg', (payload) => void received.push(payload as never));
+    const presence = new Presence(channel);
+    const joined = await join(channel);
+    const online = () => presence.list((key) => key).sort();
+    return { socket, channel, received, joined, online };
+  };
+
+  it('presence: both nodes list everyone; a name online on one node is taken on the other', async () => {
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    const eve = await member(a, 'eve', { room: 'who' });
+    const fay = await member(b, 'fay', { room: 'who' });
+    for (const who of [eve, fay]) await eventually(() => who.online().join() === 'eve,fay', 10_000);
+    const impostor = await member(b, 'eve', { room: 'who', token: 'someone-else-entirely-000' });
+    assert.equal(impostor.joined.status, 'error');
+    assert.equal(impostor.joined.response['reason'], 'username_taken');
+  });
+
+  it('a node killed with SIGKILL: the others drop its users within the timeout; started again, state converges', async () => {
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    const gil = await member(a, 'gil', { room: 'crash' });
+    const hal = await member(b, 'hal', { room: 'crash' });
+    await eventually(() => gil.online().join() === 'gil,hal', 10_000);
+    hal.socket.disconnect();
+    await b.stop('SIGKILL');
+    const killedAt = Date.now();
+    await eventually(() => gil.online().join() === 'gil', 10_000);
+    assert.ok(Date.now() - killedAt < 8_000, `dropped after ${Date.now() - killedAt} ms (timeout 2000 ms)`);
+    // Chat goes on on the node that is left.
+    assert.equal((await push(gil.channel, 'new_msg', { body: 'still here' })).status, 'ok');
+
+    const restarted = await startNode('node-b');
+    nodes[1] = restarted;
+    const ivy = await member(restarted, 'ivy', { room: 'crash' });
+    await eventually(() => ivy.online().join() === 'gil,ivy' && gil.online().join() === 'gil,ivy', 10_000);
+    assert.ok(ivy.joined.status === 'ok' && JSON.stringify(ivy.joined.response['messages']).includes('still here'), 'history from the shared database');
+  });
+
+  it('messages sent on either node reach members on both, each exactly once and in order', async () => {
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    const ann = await member(a, 'ann');
+    const bob = await member(b, 'bob');
+    assert.deepEqual([ann.joined.status, bob.joined.status], ['ok', 'ok']);
+    const bodies: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const from = i % 2 === 0 ? ann : bob;
+      const body = `hello ${i} from ${i % 2 === 0 ? 'ann' : 'bob'}`;
+      bodies.push(body);
+      assert.equal((await push(from.channel, 'new_msg', { body })).status, 'ok');
+    }
+    for (const who of [ann, bob]) {
+      await eventually(() => who.received.length >= bodies.length, 10_000);
+      assert.deepEqual(who.received.map((m) => m.body), bodies, 'once each, in the order sent');
+    }
+  });
+
+  it('the adapter: a payload far over the NOTIFY limit arrives whole on the other node, never back on its own', async () => {
+    const log = pino({ level: 'silent' });
+    const got: Record<string, Array<{ topic: string; payload: Payload }>> = { x: [], y: [] };
+    const adapters = ['x', 'y'].map((node) => ({ node, adapter: postgresAdapter({ url: db.url, node, log }) }));
+    try {
+      for (const { node, adapter } of adapters) await adapter.start((topic, _event, payload) => {
+        // The running nodes' heartbeats share the channel.
+        if (topic === 'room:big') got[node]?.push({ topic, payload });
+      });
+      const payload = { body: '"é\\😀'.repeat(20_000), n: 1 };
+      adapters[0]?.adapter.publish('room:big', 'new_msg', payload);
+      adapters[0]?.adapter.publish('room:big', 'new_msg', { n: 2 });
+      await eventually(() => (got['y']?.length ?? 0) >= 2, 10_000);
+      assert.deepEqual(got['y'], [{ topic: 'room:big', payload }, { topic: 'room:big', payload: { n: 2 } }], 'whole, and in order');
+      assert.deepEqual(got['x'], [], "a node's own broadcasts are not delivered to it again");
+    } finally {
+      for (const { adapter } of adapters) await adapter.stop();
+    }
+  });
+});
