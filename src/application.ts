@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { rootParent, startSupervisor, type ChildSpec, type StartError, type SupervisorPid } from '../supervision/index.js';
 import type { Result } from '../supervision/result.js';
 import type { Config } from './config.js';
-import { APP } from './endpoint/operations.js';
+import { APP, restartAllSessions } from './endpoint/operations.js';
 import { endpointSpec } from './endpoint/endpoint.js';
 import { describeMigrationError, migrate } from './repo/migrations.js';
 import { Metrics } from './metrics/registry.js';
@@ -20,6 +20,8 @@ import { repoSpec } from './repo/repo.js';
  *   ├── presence       who is online per topic; merged presence_diff broadcasts; CLUSTER=1: replicated
  *   └── endpoint       uWS listen socket, HTTP routes
  */
+const GAP = 'broadcasts from other nodes were lost while LISTEN was down; rejoin and catch up';
+
 export function children(config: Config, databaseUrl: string, nodeName: string): ChildSpec[] {
   const startedAt = Date.now();
   return [
@@ -32,7 +34,7 @@ export function children(config: Config, databaseUrl: string, nodeName: string):
         return migrated.ok ? migrated : { ok: false, error: describeMigrationError(migrated.error) };
       },
     }),
-    pubsubSpec(config.CLUSTER ? { adapter: (log) => postgresAdapter({ url: databaseUrl, node: nodeName, log }) } : {}),
+    pubsubSpec(config.CLUSTER ? { adapter: (log) => postgresAdapter({ url: databaseUrl, node: nodeName, log, onGap: () => void restartAllSessions(GAP) }) } : {}),
     presenceSpec({
       node: nodeName,
       batchMs: config.PRESENCE_BATCH_MS,

@@ -34,6 +34,11 @@ export const configSchema = z.object({
   NODE_TIMEOUT_MS: positiveInt.default(10_000),
   // The admin API and page exist only when this is set; a short token would be guessable.
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Processes serving one port (SO_REUSEPORT), one per core is the point; 1 is this process alone.
+  WORKERS: positiveInt.max(64).default(1),
+}).refine((config) => config.WORKERS === 1 || config.PORT !== 0, {
+  path: ['WORKERS'],
+  message: 'needs a fixed PORT (with PORT=0 every worker would pick a port of its own)',
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
-import { SHUTDOWN, describeReason, describeStartError, onExit, stop, type SupervisorPid } from '../supervision/index.js';
+import { fileURLToPath } from 'node:url';
+import { SHUTDOWN, describeReason, describeStartError, onExit, stop } from '../supervision/index.js';
 import { startApplication } from './application.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { openDatabase } from './repo/database.js';
+import { startWorkers } from './workers.js';
 
 /** Entry point: config -> logger -> database -> the supervision tree; signals stop it in reverse order. */
 const parsed = parseConfig(process.env);
@@ -27,11 +29,28 @@ function exit(code: number): never {
   process.exit(code);
 }
 
-async function start(): Promise<{ app: SupervisorPid; stopDatabase: () => Promise<void> }> {
+interface Running {
+  /** Stops what runs on the database: this node's tree, or the workers. */
+  stop(): Promise<void>;
+  stopDatabase(): Promise<void>;
+}
+
+async function start(): Promise<Running> {
   const database = await openDatabase(config, log);
   if (!database.ok) {
     log.fatal(database.error);
     exit(1);
+  }
+  if (config.WORKERS > 1) {
+    const workers = startWorkers({
+      count: config.WORKERS,
+      databaseUrl: database.value.url,
+      nodeName,
+      entry: fileURLToPath(import.meta.url),
+      log,
+      onGiveUp: () => void workers.stop(config.SHUTDOWN_TIMEOUT_MS).then(() => database.value.stop()).finally(() => exit(1)),
+    });
+    return { stop: () => workers.stop(config.SHUTDOWN_TIMEOUT_MS + 2_000), stopDatabase: database.value.stop };
   }
   const started = await startApplication(config, log, database.value.url, nodeName);
   if (!started.ok) {
@@ -46,7 +65,8 @@ async function start(): Promise<{ app: SupervisorPid; stopDatabase: () => Promis
     void database.value.stop().finally(() => exit(1));
   });
   log.info('application started');
-  return { app: started.value, stopDatabase: database.value.stop };
+  const app = started.value;
+  return { stop: () => stop(app, SHUTDOWN, config.SHUTDOWN_TIMEOUT_MS + 2_000).then(() => undefined), stopDatabase: database.value.stop };
 }
 
 // Signals are handled from the first moment: one that comes during start-up stops what has started.
@@ -66,8 +86,8 @@ async function shutdown(signal: string): Promise<void> {
     exit(1);
   }, config.SHUTDOWN_TIMEOUT_MS + 5_000);
   bound.unref();
-  const { app, stopDatabase } = await running;
-  await stop(app, SHUTDOWN, config.SHUTDOWN_TIMEOUT_MS + 2_000);
+  const { stop: stopRunning, stopDatabase } = await running;
+  await stopRunning();
   await stopDatabase();
   log.info('stopped');
   exit(0);

@@ -39,13 +39,22 @@ describe('cluster: nodes on one PostgreSQL (CLUSTER=1)', { timeout: 120_000 }, (
   const member = async (node: ServerProcess, username: string, options: { room?: string; token?: string } = {}) => {
     const socket = connect(`${node.url.replace('http', 'ws')}/socket`);
     sockets.push(socket);
-    const channel = socket.channel(`room:${options.room ?? 'cluster'}`, () => ({ username, token: options.token ?? `${username}-token-0123456789` }));
     const received: Array<{ id: number; user: string; body: string }> = [];
+    const errors: unknown[] = [];
+    // A rejoin asks for what came after the last message seen, as the browser client does.
+    const lastSeen = () => (received.length === 0 ? {} : { last_seen_id: Math.max(...received.map((m) => m.id)) });
+    const channel = socket.channel(`room:${options.room ?? 'cluster'}`, () => ({ username, token: options.token ?? `${username}-token-0123456789`, ...lastSeen() }));
     channel.on('new_msg', (payload) => void received.push(payload as never));
+    channel.onError((reason) => errors.push(reason));
     const presence = new Presence(channel);
     const joined = await join(channel);
     const online = () => presence.list((key) => key).sort();
-    return { socket, channel, received, joined, online };
+    // Catch-up comes in join replies (the first and every rejoin): part of what the member saw.
+    channel.joinPush.receive('ok', (reply: Record<string, unknown>) => {
+      const known = new Set(received.map((m) => m.id));
+      for (const m of (reply['messages'] ?? []) as typeof received) if (!known.has(m.id)) received.push(m);
+    });
+    return { socket, channel, received, errors, joined, online };
   };
 
   it('presence: both nodes list everyone; a name online on one node is taken on the other', async () => {
@@ -114,5 +123,24 @@ describe('cluster: nodes on one PostgreSQL (CLUSTER=1)', { timeout: 120_000 }, (
     } finally {
       for (const { adapter } of adapters) await adapter.stop();
     }
+  });
+
+  it('LISTEN lost: the node notices, listens again, and its clients catch up what they missed, once', async () => {
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    const lee = await member(a, 'lee', { room: 'gap' });
+    const mo = await member(b, 'mo', { room: 'gap' });
+    assert.deepEqual([lee.joined.status, mo.joined.status], ['ok', 'ok']);
+    const cut = await db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-pubsub node-a'`;
+    assert.ok(cut.length > 0, "node-a's pubsub connections were cut");
+    const sent: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const reply = await push(mo.channel, 'new_msg', { body: `during the gap ${i}` });
+      assert.equal(reply.status, 'ok');
+      sent.push(reply.response['id'] as number);
+    }
+    await eventually(() => a.lines.some((line) => line.includes('closing the gap')), 15_000);
+    await eventually(() => sent.every((id) => lee.received.some((m) => m.id === id)), 15_000);
+    assert.ok(lee.errors.length > 0, 'the session was restarted (phx_error) to make the client catch up');
+    for (const id of sent) assert.equal(lee.received.filter((m) => m.id === id).length, 1, `message ${id} once`);
   });
 });

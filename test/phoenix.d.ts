@@ -27,6 +27,8 @@ declare module 'phoenix' {
   }
   export class Channel {
     topic: string;
+    /** The join's Push: its receive hooks run on every join reply, rejoins included. */
+    joinPush: Push;
     join(timeout?: number): Push;
     leave(timeout?: number): Push;
     push(event: string, payload: object, timeout?: number): Push;

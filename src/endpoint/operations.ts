@@ -81,8 +81,20 @@ export async function sessions(conns: Conns, limit: number): Promise<Result<{ co
   return ok({ count: listed.value.length, sessions: views });
 }
 
-function crash(child: ChildInfo): Killed | undefined {
-  return child.pid !== undefined && crashProcess(child.pid, KILL_MESSAGE) ? { id: child.id, path: child.pid.path } : undefined;
+function crash(child: ChildInfo, message = KILL_MESSAGE): Killed | undefined {
+  return child.pid !== undefined && crashProcess(child.pid, message) ? { id: child.id, path: child.pid.path } : undefined;
+}
+
+/**
+ * Every session restarted, for a reason the node cannot repair in place
+ * (broadcasts lost while LISTEN was down): each fresh Session sends phx_error,
+ * its client rejoins with last_seen_id and catches up from the messages table,
+ * the path every session crash already takes.
+ */
+export async function restartAllSessions(reason: string): Promise<Result<number, OperationError>> {
+  const listed = await children(whereis(SESSIONS), 'the Sessions supervisor');
+  if (!listed.ok) return listed;
+  return ok(listed.value.filter((child) => crash(child, reason) !== undefined).length);
 }
 
 export async function killSession(id: string): Promise<Result<Killed, OperationError>> {

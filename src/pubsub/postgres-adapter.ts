@@ -19,6 +19,14 @@ import { encodeParts, Reassembler } from './notify-frames.js';
 
 export const NOTIFY_CHANNEL = 'chat_pubsub';
 const SWEEP_MS = 10_000;
+/**
+ * postgres.js LISTENs again after a lost connection, but only once: if the
+ * database is still away at that moment, the node would stay deaf for good. So
+ * each node NOTIFYs itself a probe this often, and LISTENs anew when two probes
+ * in a row did not come back.
+ */
+const PROBE_MS = 2_000;
+const PROBE_PREFIX = '~probe|';
 
 export interface PostgresAdapterOptions {
   readonly url: string;
@@ -31,7 +39,7 @@ export interface PostgresAdapterOptions {
 export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter {
   const { node, log } = options;
   let sql: postgres.Sql | undefined;
-  let sweeper: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
   let seq = 0;
   let listens = 0;
   const parts = new Reassembler();
@@ -39,8 +47,15 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
   return {
     name: 'postgres',
     async start(deliver: (topic: string, event: string, payload: Payload) => void) {
-      sql = postgres(options.url, { max: 1, onnotice: () => {}, connection: { application_name: `chat-pubsub ${node}` } });
+      const connection = postgres(options.url, { max: 1, onnotice: () => {}, connection: { application_name: `chat-pubsub ${node}` } });
+      sql = connection;
+      const probe = `${PROBE_PREFIX}${node}`;
+      let probesUnanswered = 0;
       const onNotify = (text: string): void => {
+        if (text.startsWith(PROBE_PREFIX)) {
+          if (text === probe) probesUnanswered = 0;
+          return;
+        }
         const decoded = parts.add(text);
         if (decoded === undefined) return;
         if ('kind' in decoded) {
@@ -51,16 +66,37 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
       };
       const onListen = (): void => {
         listens += 1;
+        probesUnanswered = 0;
         if (listens === 1) return;
         log.warn({ channel: NOTIFY_CHANNEL }, 'LISTEN connection was lost and is back; closing the gap');
         options.onGap?.();
       };
-      await sql.listen(NOTIFY_CHANNEL, onNotify, onListen);
-      sweeper = setInterval(() => {
-        const dropped = parts.sweep();
-        if (dropped > 0) log.warn({ dropped }, 'dropped broadcasts whose parts stopped coming');
-      }, SWEEP_MS);
-      sweeper.unref();
+      let listening = await connection.listen(NOTIFY_CHANNEL, onNotify, onListen);
+      let relistening = false;
+      const relisten = async (): Promise<void> => {
+        relistening = true;
+        log.warn({ channel: NOTIFY_CHANNEL }, 'no probe came back: listening again');
+        try {
+          await listening.unlisten().catch(() => undefined);
+          listening = await connection.listen(NOTIFY_CHANNEL, onNotify, onListen);
+        } catch (error) {
+          log.warn({ err: error }, 'could not listen again yet; will retry');
+        } finally {
+          relistening = false;
+        }
+      };
+      timers.push(
+        setInterval(() => {
+          const dropped = parts.sweep();
+          if (dropped > 0) log.warn({ dropped }, 'dropped broadcasts whose parts stopped coming');
+        }, SWEEP_MS),
+        setInterval(() => {
+          if (probesUnanswered >= 2 && !relistening) void relisten();
+          probesUnanswered += 1;
+          connection.notify(NOTIFY_CHANNEL, probe).catch(() => undefined);
+        }, PROBE_MS),
+      );
+      for (const timer of timers) timer.unref();
     },
     publish(topic, event, payload) {
       const connection = sql;
@@ -73,7 +109,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
       }
     },
     async stop() {
-      clearInterval(sweeper);
+      for (const timer of timers.splice(0)) clearInterval(timer);
       await sql?.end({ timeout: 2 });
       sql = undefined;
     },
