@@ -6,7 +6,8 @@
  * - fan-out: 5,000 sockets in one room, 200 messages of ~100 bytes, at 5/s and
  *   as fast as accepted: deliveries/s, latency p50/p99, server CPU per delivery;
  * - capacity: 10,000 and 19,000 idle joined sessions: server RSS per session;
- * - persistence: a 100-member room, every member sending as fast as accepted.
+ * - persistence: a 100-member room, every member sending as fast as accepted;
+ * - two nodes: the 5/s fan-out on WORKERS=2, next to the one-node figures.
  * --quick runs a small version of each (a smoke test). Exit 1 when a goal is
  * missed or a run fails; the servers' uWS must be the native build.
  */
@@ -30,8 +31,8 @@ if (!args.success || unknown.length > 0) {
 const { quick } = args.data;
 
 const size = quick
-  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], members: 20, persistSeconds: 3 }
-  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], members: 100, persistSeconds: 10 };
+  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], capacityIdleMs: 10_000, members: 20, persistSeconds: 3 }
+  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], capacityIdleMs: 90_000, members: 100, persistSeconds: 10 };
 
 interface Figures {
   paced: FanoutFigures | undefined;
@@ -74,7 +75,7 @@ async function measure(start: () => Promise<BenchServer>): Promise<Figures> {
   // Each capacity figure on a fresh process: memory freed by an earlier run would hide the growth.
   const capacities: Array<CapacityFigures | undefined> = [];
   for (const sessions of size.capacity) {
-    capacities.push(await withServer(start, (server) => attempt(`${server.name} capacity ${sessions}`, () => capacity(server, sessions))));
+    capacities.push(await withServer(start, (server) => attempt(`${server.name} capacity ${sessions}`, () => capacity(server, sessions, size.capacityIdleMs))));
   }
   return { paced, fast, capacity: capacities, persistence: persisted };
 }
@@ -82,7 +83,11 @@ async function measure(start: () => Promise<BenchServer>): Promise<Figures> {
 const started = Date.now();
 process.stderr.write(`bench${quick ? ' --quick' : ''}: raw uWS baseline first, then the chat server\n`);
 const raw = await measure(startRawServer);
-const chat = await measure(startChatServer);
+const chat = await measure(() => startChatServer());
+// The same 5/s fan-out with the room's sockets spread over two nodes: about half of each message's deliveries cross over NOTIFY.
+const twoNodes = await attempt('chat, 2 nodes fan-out 5/s', () =>
+  withServer(() => startChatServer(2), (server) => fanout(server, size.fanoutSockets, size.fanoutMessages, 5)),
+);
 
 const meets = (value: number | undefined, limit: number, atMost: boolean): boolean | undefined =>
   value === undefined ? undefined : atMost ? value <= limit : value >= limit;
@@ -111,8 +116,9 @@ const rows: Row[] = [
     const last = i === size.capacity.length - 1;
     return [
       { figure: `capacity ${sessions.toLocaleString('en-US')}: sessions joined`, chat: chat.capacity[i]?.joined, raw: raw.capacity[i]?.joined, unit: 'int' },
+      { figure: `capacity ${sessions.toLocaleString('en-US')}: RSS KiB/session at the join storm's peak`, chat: chat.capacity[i]?.peakRssPerSessionKiB, raw: raw.capacity[i]?.peakRssPerSessionKiB, unit: 'kib' },
       {
-        figure: `capacity ${sessions.toLocaleString('en-US')}: server RSS KiB/session`,
+        figure: `capacity ${sessions.toLocaleString('en-US')}: server RSS KiB/session, settled`,
         chat: chat.capacity[i]?.rssPerSessionKiB,
         raw: raw.capacity[i]?.rssPerSessionKiB,
         unit: 'kib',
@@ -131,9 +137,17 @@ const rows: Row[] = [
   { figure: 'persistence: latency p99 ms', chat: chat.persistence?.p99Ms, raw: raw.persistence?.p99Ms, unit: 'ms' },
 ];
 
-const table = markdownTable(rows);
+// Two nodes next to one: both the chat server, in the same run.
+const twoNodeRows: Row[] = [
+  { figure: `fan-out 5/s: deliveries/s (${size.fanoutSockets.toLocaleString('en-US')} sockets, half on each node)`, chat: twoNodes?.deliveriesPerSec, raw: chat.paced?.deliveriesPerSec, unit: 'int' },
+  { figure: 'fan-out 5/s: latency p50 ms', chat: twoNodes?.p50Ms, raw: chat.paced?.p50Ms, unit: 'ms' },
+  { figure: 'fan-out 5/s: latency p99 ms', chat: twoNodes?.p99Ms, raw: chat.paced?.p99Ms, unit: 'ms' },
+  { figure: 'fan-out 5/s: server CPU us/delivery (both nodes)', chat: twoNodes?.cpuUsPerDelivery, raw: chat.paced?.cpuUsPerDelivery, unit: 'us' },
+];
+
+const table = `${markdownTable(rows)}\n\ntwo nodes (WORKERS=2: two processes on one port and one database, CLUSTER over LISTEN/NOTIFY) next to one:\n\n${markdownTable(twoNodeRows, ['two nodes', 'one node'])}`;
 process.stdout.write(`\nnpm run bench${quick ? ' --quick' : ''} (${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${Math.round((Date.now() - started) / 1000)} s)\n\n${table}\n`);
-if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, rows }, null, 2)}\n`);
+if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, twoNodes, rows, twoNodeRows }, null, 2)}\n`);
 const missed = rows.filter((row) => row.goal?.met !== true && row.goal !== undefined).map((row) => row.figure);
 if (failures.length > 0) process.stdout.write(`\nscenarios that failed (n/a above):\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
 if (missed.length > 0) process.stdout.write(`\ngoals missed or not measured: ${missed.join('; ')}\n`);

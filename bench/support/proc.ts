@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * A server process's CPU time and memory, read from /proc: the whole process
@@ -16,8 +16,31 @@ const ticksPerSecond = (() => {
   }
 })();
 
-/** utime + stime of `pid`, in microseconds (resolution: one clock tick, 10 ms here). */
+/**
+ * `pid` and the Node processes it started (WORKERS=N: the workers serve, the
+ * primary waits); the embedded PostgreSQL's processes are left out, as for a
+ * single node.
+ */
+function serverProcesses(pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter((id) => id !== '').map(Number),
+  );
+  const workers = children.filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'node';
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+  return [pid, ...workers];
+}
+
+/** utime + stime of the server's processes, in microseconds (resolution: one clock tick, 10 ms here). */
 export function cpuMicros(pid: number): number {
+  return serverProcesses(pid).reduce((total, one) => total + processCpuMicros(one), 0);
+}
+
+function processCpuMicros(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may contain spaces; fields after its closing paren are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -74,14 +75,28 @@ async function startProcess(name: string, script: string, env: Record<string, st
   return server;
 }
 
-/** The chat server (src/main.ts) with limits that let one client push hard, and a throwaway embedded database. */
-export function startChatServer(): Promise<BenchServer> {
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolvePort) => server.listen(0, '127.0.0.1', resolvePort));
+  const address = server.address();
+  await new Promise((closed) => server.close(closed));
+  if (address === null || typeof address !== 'object') throw new Error('no free port');
+  return address.port;
+}
+
+/**
+ * The chat server (src/main.ts) with limits that let one client push hard, and a
+ * throwaway embedded database. `workers` > 1: that many nodes on one port
+ * (WORKERS=N, CLUSTER over LISTEN/NOTIFY), the kernel spreading the sockets.
+ */
+export async function startChatServer(workers = 1): Promise<BenchServer> {
   const dataDir = resolve('.test-data', `bench-server-${process.pid}-${Date.now()}`);
   return startProcess(
-    'chat server',
+    workers === 1 ? 'chat server' : `chat, ${workers} nodes`,
     'src/main.ts',
     {
-      PORT: '0',
+      PORT: workers === 1 ? '0' : String(await freePort()),
+      WORKERS: String(workers),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       LOG_PRETTY: '0',
