@@ -140,8 +140,8 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
       replicate(state.replication?.delta(), ctx.self);
       for (const topic of [...state.batches.keys()]) flushTopic(state, topic);
     } else if (message.type === 'heartbeat') {
+      // No delta here: every local change schedules a flush, which ships it.
       if (state.replication === undefined) return state;
-      replicate(state.replication.delta(), ctx.self);
       replicate(state.replication.heartbeat(), ctx.self);
       const expired = state.replication.expire(Date.now());
       if (expired.dropped.length > 0) ctx.log.warn({ nodes: expired.dropped }, 'nodes stopped heartbeating; their presences left');

@@ -41,8 +41,8 @@ type Call =
 
 type Cast =
   | { readonly type: 'broadcast'; readonly broadcast: Broadcast }
+  // To this node's subscribers and sockets only: what other nodes sent, and local_broadcast.
   | { readonly type: 'local'; readonly broadcast: Broadcast }
-  | { readonly type: 'remote'; readonly broadcast: Broadcast }
   | { readonly type: 'socket_publisher'; readonly publish: SocketPublisher | undefined };
 
 type PubSubProtocol = { readonly call: Call; readonly cast: Cast; readonly info: never };
@@ -86,7 +86,7 @@ function dispatch(state: State, broadcast: Broadcast): void {
 const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
   async init(args, ctx) {
     const adapter = args.adapter?.(ctx.log) ?? localAdapter;
-    await adapter.start((topic, event, payload) => cast(ctx.self, { type: 'remote', broadcast: new Broadcast(topic, event, payload) }));
+    await adapter.start((topic, event, payload) => cast(ctx.self, { type: 'local', broadcast: new Broadcast(topic, event, payload) }));
     ctx.owns(() => void adapter.stop());
     ctx.log.info({ adapter: adapter.name }, 'pubsub ready');
     return { topics: new Map(), subscribers: new Map(), adapter, publishToSockets: undefined, delivered: 0 };
@@ -129,7 +129,6 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
         state.adapter.publish(message.broadcast.topic, message.broadcast.event, message.broadcast.payload);
         break;
       case 'local':
-      case 'remote':
         dispatch(state, message.broadcast);
         break;
       case 'socket_publisher':
