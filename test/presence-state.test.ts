@@ -249,6 +249,8 @@ class Scenario {
       const after = wire(tracker.list(topic));
       // (a) the tracker agrees with the model, metas in tracking order
       assert.deepEqual(after, wire(model.list(topic)), `list(${topic}) on ${node} after ${JSON.stringify(op)}`);
+      // (b) the cached JSON a join sends parses to the list, whichever keys changed since it was last built
+      assert.deepEqual(JSON.parse(tracker.listJson(topic)), after, `listJson(${topic}) on ${node} after ${JSON.stringify(op)}`);
       // The diff turns the state before into the state after, for a client that had it exactly.
       const diff = diffs.get(topic);
       const expected = diff === undefined ? before.get(topic) : Presence.syncDiff(before.get(topic) ?? {}, wire(diff));

@@ -32,6 +32,15 @@ function payloadJson(payload: Payload): string {
   return json;
 }
 
+/** A payload serialized ahead (a cached `presence_state`); asPayloadJson is its only maker, so it is always a JSON object. */
+export type PayloadJson = string & { readonly __brand: 'PayloadJson' };
+
+/** Brands JSON serialized elsewhere, with the same one-character check payloadJson makes. */
+export function asPayloadJson(json: string): PayloadJson {
+  if (json.charCodeAt(0) !== 0x7b /* { */) throw new TypeError('channel payload must serialize to a JSON object');
+  return json as PayloadJson;
+}
+
 const REPLY_EVENT = str(Events.reply);
 
 /**
@@ -49,8 +58,9 @@ export function errorReply(joinRef: string | null, ref: string, topic: string, r
 }
 
 /** A push to one channel: `[join_ref, null, topic, event, payload]` (§5.2), e.g. `presence_state`. */
-export function push(joinRef: string, topic: string, event: string, payload: Payload): string {
-  return `[${str(joinRef)},null,${str(topic)},${str(event)},${payloadJson(payload)}]`;
+export function push(joinRef: string, topic: string, event: string, payload: Payload | PayloadJson): string {
+  const json = typeof payload === 'string' ? payload : payloadJson(payload);
+  return `[${str(joinRef)},null,${str(topic)},${str(event)},${json}]`;
 }
 
 // Broadcasts repeat a few (topic, event) pairs endlessly, so their escaped prefix is cached: that

@@ -11,6 +11,7 @@ import {
   type Pid,
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
+import * as Encode from '../channel/encode.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import { DiffBatch, type PresenceMeta, type PresenceState } from './diff.js';
@@ -30,6 +31,7 @@ type Call =
   | { readonly type: 'update'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput }
   | { readonly type: 'untrack'; readonly owner: Pid; readonly topic: string; readonly key: string }
   | { readonly type: 'list'; readonly topic: string }
+  | { readonly type: 'list_json'; readonly topic: string }
   | { readonly type: 'metas'; readonly topic: string; readonly key: string };
 
 type Info = { readonly type: 'flush' } | { readonly type: 'heartbeat' } | Broadcast;
@@ -130,6 +132,9 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
         // send what is pending first, since merging may drop a join-then-leave inside one window.
         flushTopic(state, message.topic);
         return { state, reply: state.tracker.list(message.topic) };
+      case 'list_json':
+        flushTopic(state, message.topic);
+        return { state, reply: Encode.asPayloadJson(state.tracker.listJson(message.topic)) };
       case 'metas':
         return { state, reply: state.tracker.metas(message.topic, message.key) };
     }
@@ -204,5 +209,11 @@ export async function metas(topic: string, key: string): Promise<Result<Presence
 /** `{ key: { metas: [...] } }` for the topic, as Phoenix.Presence.list. */
 export async function list(topic: string): Promise<Result<PresenceState, PresenceError>> {
   const result = await call<PresenceState, PresenceProtocol>(PRESENCE, { type: 'list', topic });
+  return result.ok ? result : err({ kind: 'presence_unavailable', detail: result.error.kind });
+}
+
+/** list(topic) as the JSON a `presence_state` push carries, serialized once and shared by every join that asks before it changes. */
+export async function listJson(topic: string): Promise<Result<Encode.PayloadJson, PresenceError>> {
+  const result = await call<Encode.PayloadJson, PresenceProtocol>(PRESENCE, { type: 'list_json', topic });
   return result.ok ? result : err({ kind: 'presence_unavailable', detail: result.error.kind });
 }

@@ -36,6 +36,15 @@ export type TrackerOptions = {
   readonly incarnation?: number;
 };
 
+/**
+ * The JSON of a topic's `presence_state`, kept between lists: one fragment per
+ * key, and the whole string until the topic next changes. A join storm into
+ * one room of N lists that room N times; re-serializing every meta each time
+ * was O(N^2) JSON.stringify, where this is one key's meta per change plus a
+ * string join.
+ */
+type TopicJson = { readonly fragments: Map<string, string>; whole: string | undefined };
+
 type Entry = {
   readonly node: string;
   readonly topic: string;
@@ -128,6 +137,7 @@ export class TrackerState {
   private readonly refs: RefGenerator;
   private readonly byTopic: TopicIndex = new Map();
   private readonly byNode = new Map<string, OwnerIndex>();
+  private readonly json = new Map<string, TopicJson>();
   private entryCount = 0;
   private ops: ReplicaOp[] | undefined;
 
@@ -199,6 +209,25 @@ export class TrackerState {
     if (keys === undefined) return state;
     for (const [key, refs] of keys) state[key] = { metas: Array.from(refs.values(), (entry) => entry.meta) };
     return state;
+  }
+
+  /** `JSON.stringify(list(topic))`, from cached fragments: only keys that changed since the last call are serialized. */
+  listJson(topic: string): string {
+    const keys = this.byTopic.get(topic);
+    if (keys === undefined) return '{}';
+    const cache = childOf(this.json, topic, (): TopicJson => ({ fragments: new Map(), whole: undefined }));
+    if (cache.whole !== undefined) return cache.whole;
+    const parts: string[] = [];
+    for (const [key, refs] of keys) {
+      let fragment = cache.fragments.get(key);
+      if (fragment === undefined) {
+        fragment = `${JSON.stringify(key)}:${JSON.stringify({ metas: Array.from(refs.values(), (entry) => entry.meta) })}`;
+        cache.fragments.set(key, fragment);
+      }
+      parts.push(fragment);
+    }
+    cache.whole = `{${parts.join(',')}}`;
+    return cache.whole;
   }
 
   /** One key's metas on a topic (empty when absent): what list(topic)[key] holds, without building the whole list. */
@@ -304,7 +333,15 @@ export class TrackerState {
     return this.byNode.get(node)?.get(owner)?.get(topic)?.get(key);
   }
 
+  private changed(topic: string, key: string): void {
+    const cache = this.json.get(topic);
+    if (cache === undefined) return;
+    cache.fragments.delete(key);
+    cache.whole = undefined;
+  }
+
   private insert(entry: Entry, diffs: TopicDiffs): void {
+    this.changed(entry.topic, entry.key);
     const keys = childOf(this.byTopic, entry.topic, () => new Map<string, Map<string, Entry>>());
     childOf(keys, entry.key, () => new Map<string, Entry>()).set(entry.meta.phx_ref, entry);
     const owners = childOf(this.byNode, entry.node, (): OwnerIndex => new Map());
@@ -324,7 +361,12 @@ export class TrackerState {
     if (keys !== undefined && refs !== undefined && refs.get(entry.meta.phx_ref) === entry) {
       refs.delete(entry.meta.phx_ref);
       if (refs.size === 0) keys.delete(entry.key);
-      if (keys.size === 0) this.byTopic.delete(entry.topic);
+      if (keys.size === 0) {
+        this.byTopic.delete(entry.topic);
+        this.json.delete(entry.topic);
+      } else {
+        this.changed(entry.topic, entry.key);
+      }
     }
     const owners = this.byNode.get(entry.node);
     const topics = owners?.get(entry.owner);

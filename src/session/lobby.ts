@@ -13,7 +13,7 @@ import { joinReply, replyError, type SessionState } from './state.js';
  */
 export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: string): Promise<void> {
   state.conn.subscribe(frame.topic);
-  const [users, online] = await Promise.all([Accounts.listUsers(), Presence.list(frame.topic)]);
+  const [users, online] = await Promise.all([Accounts.listUsers(), Presence.listJson(frame.topic)]);
   if (!users.ok || !online.ok) {
     state.conn.unsubscribe(frame.topic);
     replyError(state, frame, Reason.dbUnavailable);

@@ -96,7 +96,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     await Presence.track(ctx.self, Accounts.USERS_TOPIC, user.name, { online_at: Date.now(), tk: user.tokenDigest });
     state.inLobby = true;
   }
-  const presence = tracked?.ok === true ? await Presence.list(frame.topic) : undefined;
+  const presence = tracked?.ok === true ? await Presence.listJson(frame.topic) : undefined;
   if (!history.ok || presence === undefined || !presence.ok) {
     untap();
     state.conn.taps.delete(frame.topic);
