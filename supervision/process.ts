@@ -343,9 +343,14 @@ function finalize(proc: Proc, reason: ExitReason): void {
   }
   proc.pending.clear();
   for (const [refId, target] of proc.watching) target.monitors.delete(refId);
-  for (const watcher of proc.monitors.values()) {
-    if ('fn' in watcher) watcher.fn(reason);
-    else if (!watcher.proc.exited) {
+  for (const [refId, watcher] of proc.monitors) {
+    if ('fn' in watcher) {
+      watcher.fn(reason);
+      continue;
+    }
+    // A monitor fires once, as in Erlang: the watcher must not keep this dead process reachable.
+    watcher.proc.watching.delete(refId);
+    if (!watcher.proc.exited) {
       const down: Down = { type: 'DOWN', ref: watcher.ref, pid: proc.pid, reason };
       post(watcher.proc, { t: INFO, m: down });
     }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   SHUTDOWN,
   call,
@@ -15,7 +17,7 @@ import {
   type Down,
   type MonitorRef,
 } from '../supervision/index.js';
-import { eventually, probeSpec, root, sleep, startProbe, type ProbePid, type ProbeProtocol } from './support/probe.js';
+import { eventually, probeSpec, root, sleep, startProbe, type ProbeArgs, type ProbePid, type ProbeProtocol } from './support/probe.js';
 
 async function watcherAndTarget(): Promise<{ watcher: ProbePid; target: ProbePid; ref: MonitorRef }> {
   const events: string[] = [];
@@ -70,6 +72,26 @@ describe('Monitors', () => {
     const downs = await downsOf(watcher);
     assert.equal(downs.length, 1);
     assert.equal(downs[0]?.ref.id, second.value.id, 'only the monitor still in place fired');
+  });
+
+  it('a monitor that fired lets go of the dead process, so a long-lived watcher of short-lived ones does not keep them all', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const watcher = await startProbe(root(), { id: 'watcher', events: [] });
+    // In a function of its own, so that no stack slot of this test still holds the last one.
+    const shortLived = async (i: number): Promise<WeakRef<ProbeArgs>> => {
+      const args: ProbeArgs = { id: `short-${i}`, events: [] };
+      const target = await startProbe(root(), args);
+      await call(watcher, { type: 'monitor', pid: target });
+      await stop(target, SHUTDOWN, 1_000);
+      return new WeakRef(args);
+    };
+    const alive: WeakRef<ProbeArgs>[] = [];
+    for (let i = 0; i < 20; i += 1) alive.push(await shortLived(i));
+    await eventually(async () => (await downsOf(watcher)).length === 20);
+    await sleep(20);
+    gc();
+    assert.deepEqual(alive.flatMap((ref, i) => (ref.deref() === undefined ? [] : [i])), [], 'dead processes still reachable');
   });
 });
 
