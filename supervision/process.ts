@@ -240,7 +240,7 @@ export function reply(from: From, value: unknown): void {
 
 function addMonitor(target: Proc, watcher: Watcher, refId: number): void {
   target.monitors.set(refId, watcher);
-  if ('proc' in watcher) watcher.proc.watching.set(refId, target);
+  if ('proc' in watcher) (watcher.proc.watching ??= new Map()).set(refId, target);
 }
 
 /** Called by `watcher`: it receives a Down in handleInfo when `target` stops, or at once if already dead. */
@@ -256,8 +256,8 @@ export function monitor(watcher: Proc, target: Pid): MonitorRef {
 }
 
 export function demonitor(watcher: Proc, ref: MonitorRef): void {
-  const target = watcher.watching.get(ref.id);
-  watcher.watching.delete(ref.id);
+  const target = watcher.watching?.get(ref.id);
+  watcher.watching?.delete(ref.id);
   target?.monitors.delete(ref.id);
 }
 
@@ -342,23 +342,23 @@ function finalize(proc: Proc, reason: ExitReason): void {
     pending.resolve(err({ kind: 'exit', reason }));
   }
   proc.pending.clear();
-  for (const [refId, target] of proc.watching) target.monitors.delete(refId);
+  for (const [refId, target] of proc.watching ?? []) target.monitors.delete(refId);
   for (const [refId, watcher] of proc.monitors) {
     if ('fn' in watcher) {
       watcher.fn(reason);
       continue;
     }
     // A monitor fires once, as in Erlang: the watcher must not keep this dead process reachable.
-    watcher.proc.watching.delete(refId);
+    watcher.proc.watching?.delete(refId);
     if (!watcher.proc.exited) {
       const down: Down = { type: 'DOWN', ref: watcher.ref, pid: proc.pid, reason };
       post(watcher.proc, { t: INFO, m: down });
     }
   }
   proc.monitors.clear();
-  proc.linkedTo?.links.delete(proc);
+  proc.linkedTo?.links?.delete(proc);
   // A supervisor's children do not outlive it (in OTP they are linked to it).
-  for (const child of proc.links) kill(child.pid, { kind: 'shutdown', detail: 'supervisor exited' });
+  for (const child of proc.links ?? []) kill(child.pid, { kind: 'shutdown', detail: 'supervisor exited' });
   for (const waiter of proc.exitWaiters.splice(0)) waiter(reason);
 }
 
@@ -410,8 +410,9 @@ export interface Behaviour {
 export class Proc<P extends Protocol = Protocol> implements Ctx<P> {
   readonly pending = new Map<number, PendingCall>();
   readonly monitors = new Map<number, Watcher>();
-  readonly watching = new Map<number, Proc>();
-  readonly links = new Set<Proc>();
+  // Made on first use: most processes (every session) never monitor anything nor have children.
+  watching: Map<number, Proc> | undefined = undefined;
+  links: Set<Proc> | undefined = undefined;
   readonly exitWaiters: Array<(reason: ExitReason) => void> = [];
   readonly releases: Array<() => void> = [];
   actor!: nact.Ref<Envelope>;
@@ -518,14 +519,20 @@ function handleEnvelope(proc: Proc, envelope: Envelope): Proc | Promise<Proc> {
   return isPromise(result) ? result.then(() => proc) : proc;
 }
 
-const nactOptions = (proc: Proc) => ({
-  initialState: proc,
-  onCrash: (_message: unknown, error: unknown, nctx: nact.SupervisionContext<Envelope, nact.ActorSystemRef>) => {
-    proc.exit ??= crash(error);
-    return nctx.stop;
-  },
-  afterStop: () => void afterNactStop(proc),
-});
+// Shared by every actor rather than closures per process: under tsx (esbuild keepNames) each named
+// closure also gets a 256-byte property store, ~1 KiB per session across these and the session's child spec.
+function onNactCrash(_message: unknown, error: unknown, nctx: nact.SupervisionContext<Envelope, nact.ActorSystemRef>) {
+  const proc = procs.get(Number(nctx.name.slice(ACTOR_PREFIX.length)));
+  if (proc !== undefined) proc.exit ??= crash(error);
+  return nctx.stop;
+}
+
+function onNactStop(proc: Proc): void {
+  void afterNactStop(proc);
+}
+
+const ACTOR_PREFIX = 'p';
+const nactOptions = (proc: Proc) => ({ initialState: proc, onCrash: onNactCrash, afterStop: onNactStop });
 
 /**
  * Spawns a process and runs its init in its own mailbox; resolves once init is done.
@@ -544,11 +551,11 @@ export function spawnProcess<P extends Protocol>(
   const pid: Pid<P> = { id, path: `${parent.path}/${options.id}` };
   const proc = new Proc<P>(pid, parent.log, parent.supervisor, options.logBindings);
   proc.registered = options.register;
-  proc.actor = nact.spawn(nactSystem(), handleEnvelope, `p${id}`, nactOptions(proc as Proc)) as nact.Ref<Envelope>;
+  proc.actor = nact.spawn(nactSystem(), handleEnvelope, `${ACTOR_PREFIX}${id}`, nactOptions(proc as Proc)) as nact.Ref<Envelope>;
   procs.set(id, proc as Proc);
   if (options.register !== undefined) registry.set(options.register, proc as Proc);
   if (parent.supervisor !== undefined) {
-    parent.supervisor.links.add(proc as Proc);
+    (parent.supervisor.links ??= new Set()).add(proc as Proc);
     const ref: MonitorRef = { id: ++seq, pid };
     addMonitor(proc as Proc, { proc: parent.supervisor, ref }, ref.id);
   }

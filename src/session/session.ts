@@ -1,4 +1,4 @@
-import { onExit, send, startServer, type ChildSpec, type GenServer } from '../../supervision/index.js';
+import { onExit, send, startServer, type ChildSpec, type GenServer, type Parent, type Pid, type Result, type StartError } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
 import { CloseCode, Reason } from '../channel/errors.js';
 import { Events, type TextFrame } from '../channel/frame.js';
@@ -162,13 +162,31 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
   },
 };
 
-/** A Session for `conn`, restarted after a crash (transient), given up past its own restart intensity. */
+/**
+ * A Session for `conn`, restarted after a crash (transient), given up past its own restart intensity.
+ * A class so that one spec per socket costs fields, not two closures (see onNactCrash in supervision).
+ */
+class SessionSpec implements ChildSpec {
+  readonly restart = 'transient';
+  readonly shutdown = 5_000;
+  readonly id: string;
+
+  constructor(
+    private readonly conn: Conn,
+    private readonly config: SessionConfig,
+  ) {
+    this.id = conn.id;
+  }
+
+  start(parent: Parent): Promise<Result<Pid, StartError>> {
+    return startServer(session, { conn: this.conn, config: this.config }, { parent, id: this.id, logBindings: { session: this.id } });
+  }
+
+  onGiveUp(): void {
+    this.conn.close(CloseCode.internalError, 'session crashed repeatedly');
+  }
+}
+
 export function sessionSpec(conn: Conn, config: SessionConfig): ChildSpec {
-  return {
-    id: conn.id,
-    restart: 'transient',
-    shutdown: 5_000,
-    start: (parent) => startServer(session, { conn, config }, { parent, id: conn.id, logBindings: { session: conn.id } }),
-    onGiveUp: () => conn.close(CloseCode.internalError, 'session crashed repeatedly'),
-  };
+  return new SessionSpec(conn, config);
 }
