@@ -221,19 +221,19 @@ export function call<R, P extends Protocol = Protocol>(
   return new Promise((resolve) => {
     const id = ++seq;
     const timer = setTimeout(() => {
-      proc.pending.delete(id);
+      proc.pending?.delete(id);
       resolve(err({ kind: 'timeout', ms: timeoutMs }));
     }, timeoutMs);
-    proc.pending.set(id, { resolve: resolve as PendingCall['resolve'], timer });
+    (proc.pending ??= new Map()).set(id, { resolve: resolve as PendingCall['resolve'], timer });
     post(proc, { t: CALL, m: message, from: { callee: proc, id } });
   });
 }
 
 /** Answers a call, now or later (a handler that returned no reply keeps `from` to answer on completion). */
 export function reply(from: From, value: unknown): void {
-  const pending = from.callee.pending.get(from.id);
+  const pending = from.callee.pending?.get(from.id);
   if (pending === undefined) return;
-  from.callee.pending.delete(from.id);
+  from.callee.pending?.delete(from.id);
   clearTimeout(pending.timer);
   pending.resolve(ok(value));
 }
@@ -337,11 +337,11 @@ function finalize(proc: Proc, reason: ExitReason): void {
     }
   }
   if (proc.registered !== undefined && registry.get(proc.registered) === proc) registry.delete(proc.registered);
-  for (const pending of proc.pending.values()) {
+  for (const pending of proc.pending?.values() ?? []) {
     clearTimeout(pending.timer);
     pending.resolve(err({ kind: 'exit', reason }));
   }
-  proc.pending.clear();
+  proc.pending?.clear();
   for (const [refId, target] of proc.watching ?? []) target.monitors.delete(refId);
   for (const [refId, watcher] of proc.monitors) {
     if ('fn' in watcher) {
@@ -408,9 +408,9 @@ export interface Behaviour {
  * functions, and V8 would stop inlining it.
  */
 export class Proc<P extends Protocol = Protocol> implements Ctx<P> {
-  readonly pending = new Map<number, PendingCall>();
   readonly monitors = new Map<number, Watcher>();
-  // Made on first use: most processes (every session) never monitor anything nor have children.
+  // Made on first use: most processes (every session) are never called, never monitor anything, have no children.
+  pending: Map<number, PendingCall> | undefined = undefined;
   watching: Map<number, Proc> | undefined = undefined;
   links: Set<Proc> | undefined = undefined;
   readonly exitWaiters: Array<(reason: ExitReason) => void> = [];

@@ -24,8 +24,8 @@ export class Conn {
   readonly inbox: TextFrame[] = [];
   /** topic -> join_ref of what the client has joined, as the client sees it. */
   readonly joined = new Map<string, string>();
-  /** topic -> untap, for joins still catching up (a crashed Session's taps are removed by its successor). */
-  readonly taps = new Map<string, () => void>();
+  /** topic -> untap, for joins still catching up (a crashed Session's taps are removed by its successor); made on first join. */
+  private taps: Map<string, () => void> | undefined = undefined;
   /** For the admin API: who signed in on this socket (set by the Session; kept across its restarts) and since when it is open. */
   user: string | undefined = undefined;
   readonly since = Date.now();
@@ -61,6 +61,23 @@ export class Conn {
     this.ws.cork(() => {
       for (const frame of frames) this.ws.send(frame, false);
     });
+  }
+
+  /** Keeps a join's catch-up tap until it is done (removeTap) or the Session goes (untapAll). */
+  addTap(topic: string, untap: () => void): void {
+    (this.taps ??= new Map()).set(topic, untap);
+  }
+
+  removeTap(topic: string): void {
+    const untap = this.taps?.get(topic);
+    this.taps?.delete(topic);
+    if (this.taps?.size === 0) this.taps = undefined;
+    untap?.();
+  }
+
+  untapAll(): void {
+    for (const untap of this.taps?.values() ?? []) untap();
+    this.taps = undefined;
   }
 
   /** From now on broadcasts on `topic` reach this socket by the fastlane (uWS topic publish). */

@@ -87,8 +87,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   if (user === undefined) return;
 
   const tapped: Broadcast[] = [];
-  const untap = state.conn.fastlane.tap(frame.topic, (broadcast) => tapped.push(broadcast));
-  state.conn.taps.set(frame.topic, untap);
+  state.conn.addTap(frame.topic, state.conn.fastlane.tap(frame.topic, (broadcast) => tapped.push(broadcast)));
   const since = lastSeen(frame);
   const history = since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
   const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk: user.tokenDigest }) : undefined;
@@ -98,8 +97,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   }
   const presence = tracked?.ok === true ? await Presence.listJson(frame.topic) : undefined;
   if (!history.ok || presence === undefined || !presence.ok) {
-    untap();
-    state.conn.taps.delete(frame.topic);
+    state.conn.removeTap(frame.topic);
     if (tracked?.ok === true) await Presence.untrack(ctx.self, frame.topic, user.name);
     replyError(state, frame, Reason.dbUnavailable);
     return;
@@ -120,8 +118,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll(frames);
   state.conn.subscribe(frame.topic);
-  untap();
-  state.conn.taps.delete(frame.topic);
+  state.conn.removeTap(frame.topic);
 }
 
 export async function handleRoomEvent(state: SessionState, channel: Channel, frame: TextFrame): Promise<void> {

@@ -39,8 +39,7 @@ export interface SessionArgs {
 
 /** A crashed predecessor leaves the socket as the client sees it: say so, and start clean. */
 function recover(conn: Conn): void {
-  for (const untap of conn.taps.values()) untap();
-  conn.taps.clear();
+  conn.untapAll();
   conn.unsubscribeAll();
   conn.sendAll([...conn.joined].map(([topic, joinRef]) => Encode.phxError(joinRef, topic, Reason.channelCrash)));
   conn.joined.clear();
@@ -155,8 +154,7 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
     return state;
   },
   terminate(reason, state) {
-    for (const untap of state.conn.taps.values()) untap();
-    state.conn.taps.clear();
+    state.conn.untapAll();
     // The node is stopping: say so to the client, which will come back (to this node or another).
     if (reason.kind === 'shutdown') state.conn.close(CloseCode.goingAway, 'server shutting down');
   },
