@@ -3,11 +3,12 @@ import { rootParent, startSupervisor, type ChildSpec, type StartError, type Supe
 import type { Result } from '../supervision/result.js';
 import type { Config } from './config.js';
 import { APP, restartAllSessions } from './endpoint/operations.js';
+import { conns } from './endpoint/conns.js';
 import { endpointSpec } from './endpoint/endpoint.js';
 import { describeMigrationError, migrate } from './repo/migrations.js';
 import { Metrics } from './metrics/registry.js';
 import { presenceSpec } from './presence/presence.js';
-import { postgresAdapter } from './pubsub/postgres-adapter.js';
+import { commitNotify, postgresAdapter } from './pubsub/postgres-adapter.js';
 import { pubsubSpec } from './pubsub/pubsub.js';
 import { repoSpec } from './repo/repo.js';
 
@@ -33,8 +34,9 @@ export function children(config: Config, databaseUrl: string, nodeName: string):
         const migrated = await migrate(sql, { log });
         return migrated.ok ? migrated : { ok: false, error: describeMigrationError(migrated.error) };
       },
+      ...(config.CLUSTER ? { notifyInCommit: commitNotify(nodeName) } : {}),
     }),
-    pubsubSpec(config.CLUSTER ? { adapter: (log) => postgresAdapter({ url: databaseUrl, node: nodeName, log, onGap: () => void restartAllSessions(GAP) }) } : {}),
+    pubsubSpec(config.CLUSTER ? { adapter: (log) => postgresAdapter({ url: databaseUrl, node: nodeName, log, onGap: () => void restartAllSessions(conns, GAP) }) } : {}),
     presenceSpec({
       node: nodeName,
       batchMs: config.PRESENCE_BATCH_MS,

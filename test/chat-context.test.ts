@@ -4,6 +4,7 @@ import { z } from 'zod';
 import * as Accounts from '../src/chat/accounts.js';
 import * as Messages from '../src/chat/messages.js';
 import type { ChatMessage } from '../src/chat/messages.js';
+import { Broadcast } from '../src/pubsub/broadcast.js';
 import * as Repo from '../src/repo/repo.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
 import { startRepo } from './support/repo.js';
@@ -89,14 +90,19 @@ describe('messages', () => {
     assert.equal((await post(author, 'lobby', emoji)).body, emoji, '500 characters (not bytes) is the limit');
   });
 
-  it('stores 1,000 concurrent creates exactly once, each caller getting its own row, ids increasing in commit order', async () => {
+  it('stores 1,000 concurrent creates exactly once, each caller getting its own row, announced in id order', async () => {
     const author = await user('storm');
     const before = await count('messages');
     const statsBefore = await Repo.stats();
     const committed: number[] = [];
     const bodies = Array.from({ length: 1_000 }, (_, i) => `storm message ${i}`);
     const results = await Promise.all(
-      bodies.map((body) => Messages.createMessage(author, { room: 'storm', body }, (message) => committed.push(message.id))),
+      bodies.map((body) =>
+        Messages.createMessage(author, { room: 'storm', body }, (message) => {
+          committed.push(message.id);
+          return new Broadcast('room:storm', 'new_msg', { id: message.id });
+        }),
+      ),
     );
     const rows = results.map((result) => {
       assert.ok(result.ok);
@@ -106,7 +112,7 @@ describe('messages', () => {
     assert.equal(new Set(rows.map((row) => row.id)).size, 1_000);
     assert.equal(await count('messages'), before + 1_000);
     assert.equal(committed.length, 1_000);
-    assert.ok(committed.every((id, i) => i === 0 || id > (committed[i - 1] ?? 0)), 'onCommitted runs in id order');
+    assert.ok(committed.every((id, i) => i === 0 || id > (committed[i - 1] ?? 0)), 'announced in id order');
     const statsAfter = await Repo.stats();
     assert.ok(statsBefore.ok && statsAfter.ok);
     const batches = statsAfter.value.batches - statsBefore.value.batches;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
+import type { Broadcast } from '../pubsub/broadcast.js';
 import * as Repo from '../repo/repo.js';
 import { messageRow, type MessageRow, type StoredMessageRow } from '../repo/rows.js';
 import type { User } from './accounts.js';
@@ -33,14 +34,14 @@ const rows = z.array(messageRow);
 const newMessage = z.object({ room: roomName, body: messageBody });
 
 /**
- * Stores a message. `onCommitted` runs once it is committed, in id order with
- * every other message (the chat uses it to broadcast); on any error nothing is
- * stored and it never runs.
+ * Stores a message. `announce` makes the broadcast that tells of it, which goes
+ * out once it is committed, in id order with the room's other messages, on
+ * every node; on any error nothing is stored and nothing goes out.
  */
 export async function createMessage(
   user: User,
   input: { readonly room: unknown; readonly body: unknown },
-  onCommitted?: (message: ChatMessage) => void,
+  announce?: (message: ChatMessage) => Broadcast,
 ): Promise<Result<ChatMessage, ChatError>> {
   const parsed = newMessage.safeParse(input);
   if (!parsed.success) return err(invalid(parsed.error));
@@ -48,7 +49,7 @@ export async function createMessage(
   const toMessage = (row: StoredMessageRow): ChatMessage => toChat({ ...row, user_name: user.name });
   const stored = await Repo.insertMessage(
     { room, userId: user.id, body },
-    onCommitted === undefined ? undefined : (row) => onCommitted(toMessage(row)),
+    announce === undefined ? undefined : (row) => announce(toMessage(row)),
   );
   if (!stored.ok) return err(fromRepo(stored.error));
   return ok(toMessage(stored.value));

@@ -36,6 +36,8 @@ export class Conn {
    * tells the two apart for the slow-reader metric.
    */
   backedUp = false;
+  /** Set by fence(): no broadcast may reach this socket until a fresh Session recovers it. */
+  fenced = false;
 
   constructor(
     readonly id: string,
@@ -82,7 +84,19 @@ export class Conn {
 
   /** From now on broadcasts on `topic` reach this socket by the fastlane (uWS topic publish). */
   subscribe(topic: string): void {
-    if (!this.closed) this.ws.subscribe(topic);
+    if (!this.closed && !this.fenced) this.ws.subscribe(topic);
+  }
+
+  /**
+   * Broadcasts were lost on their way to this node: from now until the Session
+   * is restarted, none reaches this socket, not even a join's. Else a client
+   * could see a message from after the gap and rejoin with its id as
+   * last_seen_id, skipping what the gap lost.
+   */
+  fence(): void {
+    this.fenced = true;
+    this.untapAll();
+    this.unsubscribeAll();
   }
 
   unsubscribe(topic: string): void {

@@ -42,6 +42,10 @@ export class Conns {
     return this.byId.get(id);
   }
 
+  values(): IterableIterator<Conn> {
+    return this.byId.values();
+  }
+
   /** True when a socket closed with `code` was a slow reader closed by the backpressure limit. */
   closedAsSlowReader(conn: Conn, code: number): boolean {
     return code === 1006 && conn.backedUp;

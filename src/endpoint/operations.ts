@@ -91,7 +91,9 @@ function crash(child: ChildInfo, message = KILL_MESSAGE): Killed | undefined {
  * its client rejoins with last_seen_id and catches up from the messages table,
  * the path every session crash already takes.
  */
-export async function restartAllSessions(reason: string): Promise<Result<number, OperationError>> {
+export async function restartAllSessions(conns: Conns, reason: string): Promise<Result<number, OperationError>> {
+  // At once, before any broadcast that arrives after this call is dispatched; the restarts take a while.
+  for (const conn of conns.values()) conn.fence();
   const listed = await children(whereis(SESSIONS), 'the Sessions supervisor');
   if (!listed.ok) return listed;
   return ok(listed.value.filter((child) => crash(child, reason) !== undefined).length);

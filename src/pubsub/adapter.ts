@@ -9,6 +9,8 @@ export interface PubSubAdapter {
   readonly name: string;
   start(deliver: (topic: string, event: string, payload: Payload) => void): Promise<void>;
   publish(topic: string, event: string, payload: Payload): void;
+  /** Resolves once everything committed before the call has been handed to `deliver`. */
+  sync(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -17,5 +19,6 @@ export const localAdapter: PubSubAdapter = {
   name: 'local',
   start: async () => {},
   publish: () => {},
+  sync: async () => {},
   stop: async () => {},
 };

@@ -2,19 +2,26 @@ import type { Logger } from 'pino';
 import postgres from 'postgres';
 import type { Payload } from '../channel/frame.js';
 import type { PubSubAdapter } from './adapter.js';
+import type { Broadcast } from './broadcast.js';
 import { encodeParts, Reassembler } from './notify-frames.js';
 
 /**
  * Broadcasts across nodes over PostgreSQL LISTEN/NOTIFY: the database the nodes
- * share already, nothing new to run. Every node LISTENs on one channel and
- * NOTIFYs there what is broadcast on it; a node skips its own notifications
- * (they were dispatched locally already).
+ * share already, nothing new to run. Every node LISTENs on one channel.
  *
- * Order: this node's notifications all go through one connection, so the
- * others receive them in the order they were broadcast (a room's messages in
- * id order). A lost LISTEN connection is re-established by postgres.js; what
- * was notified meanwhile is gone, so `onGap` tells the node to have its
- * clients catch up from the messages table.
+ * - A broadcast made on a node is dispatched there at once and NOTIFYed on the
+ *   adapter's one connection (kind `b`), so the others receive a node's
+ *   broadcasts in the order it made them; a node skips its own.
+ * - A stored message's broadcast is NOTIFYed by the Repo inside the
+ *   transaction that stores it (kind `c`, `commitNotify`), and every node, the
+ *   sender too, dispatches it when it arrives. PostgreSQL delivers
+ *   notifications in commit order, and the Repo's room locks make that id
+ *   order within a room: every node delivers a room's messages in id order,
+ *   which is what makes catch-up by `last_seen_id` exact.
+ *
+ * A lost LISTEN connection is re-established; what was notified meanwhile is
+ * gone, so `onGap` tells the node to have its clients catch up from the
+ * messages table.
  */
 
 export const NOTIFY_CHANNEL = 'chat_pubsub';
@@ -27,6 +34,12 @@ const SWEEP_MS = 10_000;
  */
 const PROBE_MS = 2_000;
 const PROBE_PREFIX = '~probe|';
+/**
+ * sync(): a marker NOTIFYed after the call comes back after every notification
+ * committed before it. One marker is out at a time; the calls made meanwhile
+ * wait for the next.
+ */
+const SYNC_PREFIX = '~sync|';
 
 export interface PostgresAdapterOptions {
   readonly url: string;
@@ -40,9 +53,26 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
   const { node, log } = options;
   let sql: postgres.Sql | undefined;
   const timers: NodeJS.Timeout[] = [];
-  let seq = 0;
+  // Starts from the clock so that a restarted node's parts never join a dead incarnation's.
+  let seq = Date.now();
   let listens = 0;
   const parts = new Reassembler();
+  let inflight: { readonly marker: string; readonly waiters: Array<() => void> } | undefined;
+  let next: Array<() => void> = [];
+  let markers = 0;
+  const sendMarker = (): void => {
+    const connection = sql;
+    if (inflight !== undefined || next.length === 0 || connection === undefined) return;
+    inflight = { marker: `${SYNC_PREFIX}${node}|${++markers}`, waiters: next };
+    next = [];
+    connection.notify(NOTIFY_CHANNEL, inflight.marker).catch(() => setTimeout(resendMarker, PROBE_MS).unref());
+  };
+  // A marker lost with the LISTEN connection is sent again.
+  const resendMarker = (): void => {
+    if (inflight !== undefined) next = [...inflight.waiters, ...next];
+    inflight = undefined;
+    sendMarker();
+  };
 
   return {
     name: 'postgres',
@@ -56,13 +86,21 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
           if (text === probe) probesUnanswered = 0;
           return;
         }
+        if (text.startsWith(SYNC_PREFIX)) {
+          if (text !== inflight?.marker) return;
+          const { waiters } = inflight;
+          inflight = undefined;
+          for (const resolve of waiters) resolve();
+          sendMarker();
+          return;
+        }
         const decoded = parts.add(text);
         if (decoded === undefined) return;
         if ('kind' in decoded) {
           log.warn({ reason: decoded.kind, detail: decoded.detail }, 'ignored a notification that is not a broadcast');
           return;
         }
-        if (decoded.node !== node) deliver(decoded.topic, decoded.event, decoded.payload);
+        if (decoded.via === 'c' || decoded.node !== node) deliver(decoded.topic, decoded.event, decoded.payload);
       };
       const onListen = (): void => {
         listens += 1;
@@ -70,6 +108,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
         if (listens === 1) return;
         log.warn({ channel: NOTIFY_CHANNEL }, 'LISTEN connection was lost and is back; closing the gap');
         options.onGap?.();
+        resendMarker();
       };
       let listening = await connection.listen(NOTIFY_CHANNEL, onNotify, onListen);
       let relistening = false;
@@ -102,16 +141,31 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
       const connection = sql;
       if (connection === undefined) return;
       seq += 1;
-      for (const part of encodeParts(node, seq, topic, event, payload)) {
+      for (const part of encodeParts('b', node, seq, topic, event, payload)) {
         connection.notify(NOTIFY_CHANNEL, part).catch((error: unknown) => {
           log.warn({ err: error, topic, event }, 'could not notify other nodes of a broadcast');
         });
       }
+    },
+    sync() {
+      return new Promise<void>((resolve) => {
+        next.push(resolve);
+        sendMarker();
+      });
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       await sql?.end({ timeout: 2 });
       sql = undefined;
     },
+  };
+}
+
+/** For the Repo with CLUSTER=1: what a stored message's broadcast NOTIFYs inside its transaction. */
+export function commitNotify(node: string): { readonly channel: string; readonly encode: (broadcast: Broadcast) => readonly string[] } {
+  let seq = Date.now();
+  return {
+    channel: NOTIFY_CHANNEL,
+    encode: (broadcast) => encodeParts('c', node, ++seq, broadcast.topic, broadcast.event, broadcast.payload),
   };
 }

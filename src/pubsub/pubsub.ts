@@ -5,16 +5,19 @@ import {
   demonitor,
   monitor,
   name,
+  reply,
   sendAll,
   startServer,
   type ChildSpec,
   type Down,
+  type From,
   type GenServer,
   type MonitorRef,
   type Pid,
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import type { Payload } from '../channel/frame.js';
+import * as Repo from '../repo/repo.js';
 import { localAdapter, type PubSubAdapter } from './adapter.js';
 import { Broadcast } from './broadcast.js';
 
@@ -26,7 +29,8 @@ import { Broadcast } from './broadcast.js';
  * with no actor message per socket.
  *
  * Broadcasts are casts to this one mailbox, so they leave in the order they were
- * made: the Repo publishes a room's messages in id order, and that order holds.
+ * made: the Repo publishes a room's messages in id order, and that order holds
+ * (with CLUSTER=1 they come from the LISTEN connection, in commit order).
  * A subscriber is monitored and removed when it stops, whatever the order of
  * events. If PubSub itself dies its table dies with it; rest_for_one then restarts
  * Presence and the Endpoint, whose sessions subscribe again.
@@ -37,13 +41,15 @@ export type SocketPublisher = (broadcast: Broadcast) => void;
 type Call =
   | { readonly type: 'subscribe'; readonly topic: string; readonly pid: Pid }
   | { readonly type: 'unsubscribe'; readonly topic: string; readonly pid: Pid }
-  | { readonly type: 'subscribers'; readonly topic: string };
+  | { readonly type: 'subscribers'; readonly topic: string }
+  | { readonly type: 'sync' };
 
 type Cast =
   | { readonly type: 'broadcast'; readonly broadcast: Broadcast }
   // To this node's subscribers and sockets only: what other nodes sent, and local_broadcast.
   | { readonly type: 'local'; readonly broadcast: Broadcast }
-  | { readonly type: 'socket_publisher'; readonly publish: SocketPublisher | undefined };
+  | { readonly type: 'socket_publisher'; readonly publish: SocketPublisher | undefined }
+  | { readonly type: 'synced'; readonly from: From };
 
 type PubSubProtocol = { readonly call: Call; readonly cast: Cast; readonly info: never };
 
@@ -91,7 +97,7 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
     ctx.log.info({ adapter: adapter.name }, 'pubsub ready');
     return { topics: new Map(), subscribers: new Map(), adapter, publishToSockets: undefined, delivered: 0 };
   },
-  handleCall(message, _from, state, ctx) {
+  handleCall(message, from, state, ctx) {
     switch (message.type) {
       case 'subscribe': {
         let subscriber = state.subscribers.get(message.pid.id);
@@ -120,6 +126,10 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
       }
       case 'subscribers':
         return { state, reply: [...(state.topics.get(message.topic)?.values() ?? [])] };
+      case 'sync':
+        // Answered through the mailbox, behind the broadcasts the adapter delivered before it.
+        void state.adapter.sync().then(() => cast(ctx.self, { type: 'synced', from }));
+        return { state, noreply: true };
     }
   },
   handleCast(message, state) {
@@ -133,6 +143,9 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
         break;
       case 'socket_publisher':
         state.publishToSockets = message.publish;
+        break;
+      case 'synced':
+        reply(message.from, undefined);
         break;
     }
     return state;
@@ -182,6 +195,11 @@ export function broadcast(topic: string, event: string, payload: Payload): void 
   cast(PUBSUB, { type: 'broadcast', broadcast: new Broadcast(topic, event, payload) });
 }
 
+/** A broadcast made beforehand (a stored message's announcement), as broadcast. */
+export function publish(broadcast: Broadcast): void {
+  cast(PUBSUB, { type: 'broadcast', broadcast });
+}
+
 /** To this node's subscribers and sockets only, as Phoenix's local_broadcast (Presence diffs: each node makes its own). */
 export function localBroadcast(topic: string, event: string, payload: Payload): void {
   cast(PUBSUB, { type: 'local', broadcast: new Broadcast(topic, event, payload) });
@@ -190,6 +208,19 @@ export function localBroadcast(topic: string, event: string, payload: Payload): 
 /** As broadcast, but `sender` does not get it. */
 export function broadcastFrom(sender: Pid, topic: string, event: string, payload: Payload): void {
   cast(PUBSUB, { type: 'broadcast', broadcast: new Broadcast(topic, event, payload, sender) });
+}
+
+/**
+ * Resolves once this node has dispatched the broadcast of every message
+ * committed before the call (the Repo has announced it, and with CLUSTER=1 its
+ * NOTIFY has come back). A join calls it after reading history, before it
+ * subscribes: nothing the history holds can then come again by the fastlane.
+ */
+export async function sync(): Promise<Result<void, PubSubError>> {
+  const settled = await Repo.settled();
+  if (!settled.ok) return err({ kind: 'pubsub_unavailable', detail: settled.error.detail });
+  const result = await callPubSub({ type: 'sync' });
+  return result.ok ? ok(undefined) : result;
 }
 
 /** The Endpoint's fastlane: every broadcast, whose frame it publishes once to subscribed sockets. */

@@ -4,6 +4,9 @@ import { err, ok, type Result } from '../../supervision/result.js';
 import { classify, type RepoError } from './errors.js';
 import { storedMessageRow, type StoredMessageRow } from './rows.js';
 
+/** A pool or a transaction: what runs queries. */
+type Queries = postgres.Sql | postgres.TransactionSql;
+
 export interface NewMessage {
   readonly room: string;
   readonly userId: string;
@@ -15,13 +18,51 @@ const ids = z.array(z.object({ id: bigintId }));
 const insertedRow = z.object({ id: bigintId, inserted_at: z.date() });
 
 /**
- * Takes `count` ids from the messages sequence, in increasing order. The Repo
- * reserves each batch's ids before the next batch's, so batches can be written
- * concurrently and still be published in id order.
+ * NOTIFYs a batch sends inside its own transaction, made from the rows it
+ * stored: listeners get them only if the rows are committed, and in commit order.
  */
-export async function reserveIds(sql: postgres.Sql, count: number): Promise<number[]> {
-  const rows = await sql`SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM generate_series(1, ${count})`;
+export interface InCommitNotify {
+  readonly channel: string;
+  /** One entry per message of the batch, undefined where it was not stored. */
+  readonly payloads: (stored: ReadonlyArray<StoredMessageRow | undefined>) => readonly string[];
+}
+
+/** Advisory locks of the messages table's rooms: the first key of pg_advisory_xact_lock(int, int). */
+const ROOM_LOCKS = 0x6d736773;
+
+/** A room's lock key: 32-bit FNV-1a of its name, as a signed int. */
+function roomKey(room: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < room.length; i++) hash = Math.imul(hash ^ room.charCodeAt(i), 0x01000193);
+  return hash | 0;
+}
+
+/**
+ * Holds each room of the batch until commit, so that within a room ids are
+ * taken, and rows become visible, in one order on every node: a reader who has
+ * seen id N of a room has seen every lower id of it, and catch-up by id is exact.
+ * Keys are taken in ascending order, so two batches never wait on each other
+ * crosswise.
+ */
+async function lockRooms(tx: postgres.TransactionSql, batch: readonly NewMessage[]): Promise<void> {
+  const keys = [...new Set(batch.map((m) => roomKey(m.room)))].sort((a, b) => a - b);
+  await tx`SELECT pg_advisory_xact_lock(${ROOM_LOCKS}, k::int) FROM jsonb_array_elements_text(${JSON.stringify(keys)}::text::jsonb) AS t(k)`;
+}
+
+/** Takes `count` ids from the messages sequence, in increasing order. */
+async function reserveIds(tx: postgres.TransactionSql, count: number): Promise<number[]> {
+  const rows = await tx`SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM generate_series(1, ${count})`;
   return ids.parse(rows).map((row) => row.id).sort((a, b) => a - b);
+}
+
+async function sendNotifications(
+  tx: postgres.TransactionSql,
+  notify: InCommitNotify | undefined,
+  stored: ReadonlyArray<StoredMessageRow | undefined>,
+): Promise<void> {
+  const payloads = notify === undefined ? [] : notify.payloads(stored);
+  if (payloads.length === 0) return;
+  await tx`SELECT pg_notify(${notify?.channel ?? ''}, p) FROM jsonb_array_elements_text(${JSON.stringify(payloads)}::text::jsonb) AS t(p)`;
 }
 
 /**
@@ -29,7 +70,7 @@ export async function reserveIds(sql: postgres.Sql, count: number): Promise<numb
  * batch travels as one JSON parameter: postgres.js can mis-serialise text arrays
  * on a fresh connection, before it has fetched the array types.
  */
-export async function insertBatch(sql: postgres.Sql, batch: readonly NewMessage[], reserved: readonly number[]): Promise<StoredMessageRow[]> {
+export async function insertBatch(sql: Queries, batch: readonly NewMessage[], reserved: readonly number[]): Promise<StoredMessageRow[]> {
   const json = JSON.stringify(batch.map((m, i) => [reserved[i], m.room, m.userId, m.body]));
   // Only what the database decides comes back; the rest the caller already has.
   const rows = await sql`
@@ -47,42 +88,53 @@ export async function insertBatch(sql: postgres.Sql, batch: readonly NewMessage[
 }
 
 /** One INSERT per message: the baseline for bench:repo, and how a failed batch finds its bad row. */
-export async function insertOne(sql: postgres.Sql, message: NewMessage, id?: number): Promise<StoredMessageRow> {
-  const [row] =
-    id === undefined
-      ? await sql`
-          INSERT INTO messages (room, user_id, body) VALUES (${message.room}, ${message.userId}, ${message.body})
-          RETURNING id, room, user_id, body, inserted_at`
-      : await sql`
-          INSERT INTO messages (id, room, user_id, body) OVERRIDING SYSTEM VALUE
-          VALUES (${id}, ${message.room}, ${message.userId}, ${message.body})
-          RETURNING id, room, user_id, body, inserted_at`;
+export async function insertOne(sql: Queries, message: NewMessage): Promise<StoredMessageRow> {
+  const [row] = await sql`
+    INSERT INTO messages (room, user_id, body) VALUES (${message.room}, ${message.userId}, ${message.body})
+    RETURNING id, room, user_id, body, inserted_at`;
   return storedMessageRow.parse(row);
 }
 
 /**
- * Writes one batch with its reserved ids; one result per message, in order.
- * A row the database refuses fails the whole statement, so then the rows are
- * written one by one and only the bad one fails. A lost database fails them all.
+ * Writes one batch in one transaction; one result per message, in order. A row
+ * the database refuses fails the whole statement, so then the batch is written
+ * again row by row, each under a savepoint, and only the bad one fails. A lost
+ * database fails them all.
  */
 export async function writeBatch(
   sql: postgres.Sql,
   batch: readonly NewMessage[],
-  reserved: readonly number[],
+  notify?: InCommitNotify,
 ): Promise<Array<Result<StoredMessageRow, RepoError>>> {
   try {
-    return (await insertBatch(sql, batch, reserved)).map((row) => ok(row));
+    const stored = await sql.begin(async (tx) => {
+      // Sent together: the ids are taken once the locks are held.
+      const [, reserved] = await Promise.all([lockRooms(tx, batch), reserveIds(tx, batch.length)]);
+      const rows = await insertBatch(tx, batch, reserved);
+      await sendNotifications(tx, notify, rows);
+      return rows;
+    });
+    return stored.map((row) => ok(row));
   } catch (error) {
     const failure = classify(error);
     if (failure.kind === 'db_unavailable' || batch.length === 1) return batch.map(() => err(failure));
-    const results: Array<Result<StoredMessageRow, RepoError>> = [];
-    for (const [i, message] of batch.entries()) {
-      try {
-        results.push(ok(await insertOne(sql, message, reserved[i])));
-      } catch (rowError) {
-        results.push(err(classify(rowError)));
-      }
+    try {
+      return await sql.begin(async (tx) => {
+        await lockRooms(tx, batch);
+        const results: Array<Result<StoredMessageRow, RepoError>> = [];
+        for (const message of batch) {
+          try {
+            results.push(ok(await tx.savepoint((savepoint) => insertOne(savepoint, message))));
+          } catch (rowError) {
+            results.push(err(classify(rowError)));
+          }
+        }
+        await sendNotifications(tx, notify, results.map((result) => (result.ok ? result.value : undefined)));
+        return results;
+      });
+    } catch (retryError) {
+      const failure = classify(retryError);
+      return batch.map(() => err(failure));
     }
-    return results;
   }
 }

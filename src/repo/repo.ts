@@ -13,8 +13,10 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import { classify, fromCallError, type RepoError } from './errors.js';
-import { reserveIds, writeBatch, type NewMessage } from './message-batch.js';
+import { writeBatch, type InCommitNotify, type NewMessage } from './message-batch.js';
 import type { StoredMessageRow } from './rows.js';
+import type { Broadcast } from '../pubsub/broadcast.js';
+import * as PubSub from '../pubsub/pubsub.js';
 
 /**
  * The Repo owns the postgres.js pool; every query in the program goes through it.
@@ -25,24 +27,29 @@ import type { StoredMessageRow } from './rows.js';
  * start waits in a bounded queue.
  *
  * Message inserts that arrive together are written by one multi-row INSERT
- * (group commit). Up to PIPELINE batches are written at once, but each takes its
- * ids from the sequence before the next one does, and batches complete strictly
- * in that order: callers hear back, and onCommitted callbacks run, in id order.
- * That is what lets a room's broadcasts leave in id order, and a client that has
- * seen id N know that every lower id is already committed.
+ * (group commit), one batch at a time, each in a transaction that holds its
+ * rooms' locks (see message-batch.ts): within a room, ids follow commit order on
+ * every node. So a client that has seen id N of a room has seen, or can read,
+ * every lower id of it. Each stored message is announced by the broadcast its
+ * caller makes of it: on one node, published once committed, in id order; with
+ * CLUSTER=1, NOTIFYed inside the transaction, and every node, this one too,
+ * delivers it when it comes back, so all nodes deliver a room in id order.
  */
 
 export type Job<T> = (sql: postgres.Sql) => Promise<T>;
 
+/** The broadcast that tells subscribers of a stored message. */
+export type Announce = (row: StoredMessageRow) => Broadcast;
+
 interface InsertRequest {
   readonly message: NewMessage;
-  /** Runs inside the Repo, in commit (= id) order, before the caller hears back. */
-  readonly onCommitted?: (row: StoredMessageRow) => void;
+  readonly announce?: Announce;
 }
 
 type Call =
   | { readonly type: 'run'; readonly job: Job<unknown> }
   | { readonly type: 'insert_message'; readonly request: InsertRequest }
+  | { readonly type: 'settled' }
   | { readonly type: 'stats' };
 
 type BatchResults = ReadonlyArray<Result<StoredMessageRow, RepoError>>;
@@ -50,7 +57,8 @@ type BatchResults = ReadonlyArray<Result<StoredMessageRow, RepoError>>;
 type Info =
   | { readonly type: 'flush' }
   | { readonly type: 'job_done'; readonly from: From; readonly result: Result<unknown, RepoError> }
-  | { readonly type: 'batch_done'; readonly seq: number; readonly results: BatchResults };
+  | { readonly type: 'batch_done'; readonly results: BatchResults }
+  | { readonly type: 'batch_timeout'; readonly writing: Writing };
 
 type RepoProtocol = { readonly call: Call; readonly cast: never; readonly info: Info };
 
@@ -59,15 +67,17 @@ interface PendingInsert {
   readonly request: InsertRequest;
 }
 
+/** The batch being written; timedOut once its callers were told it failed. */
+interface Writing {
+  readonly items: readonly PendingInsert[];
+  timedOut: boolean;
+  /** Callers of settled(), answered once its announcements are out. */
+  readonly settled: From[];
+}
+
 interface PendingJob {
   readonly from: From;
   readonly job: Job<unknown>;
-}
-
-interface Flight {
-  readonly seq: number;
-  readonly items: readonly PendingInsert[];
-  results: BatchResults | undefined;
 }
 
 export interface RepoStats {
@@ -85,11 +95,7 @@ interface State {
   running: number;
   readonly queue: PendingJob[];
   batch: PendingInsert[];
-  /** Batches being written, oldest first; they complete in this order. */
-  readonly flights: Flight[];
-  /** Settles when the newest batch has its ids: the next batch reserves after it. */
-  reservations: Promise<unknown>;
-  seq: number;
+  writing: Writing | undefined;
   flushScheduled: boolean;
   batches: number;
   batchedRows: number;
@@ -101,12 +107,13 @@ export interface RepoArgs {
   readonly timeoutMs: number;
   /** Run once in init with a connection of its own (migrations). */
   readonly onStart?: (sql: postgres.Sql, log: Logger) => Promise<Result<unknown, string>>;
+  /** CLUSTER=1: announcements go as NOTIFY on `channel`, inside the transaction that stores their messages. */
+  readonly notifyInCommit?: { readonly channel: string; readonly encode: (broadcast: Broadcast) => readonly string[] };
 }
 
 const REPO = name<RepoProtocol>('repo');
 const MAX_QUEUE = 10_000;
 const MAX_BATCH = 1_000;
-const PIPELINE = 3;
 
 type RepoCtx = Ctx<RepoProtocol>;
 
@@ -126,8 +133,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** Plain jobs leave room in the pool for the batches being written. */
-const jobSlots = (state: State): number => Math.max(1, state.args.poolSize - PIPELINE);
+/** Plain jobs leave a connection in the pool for the batch being written. */
+const jobSlots = (state: State): number => Math.max(1, state.args.poolSize - 1);
 
 function pump(state: State, ctx: RepoCtx): void {
   while (state.running < jobSlots(state) && state.queue.length > 0) {
@@ -141,51 +148,83 @@ function pump(state: State, ctx: RepoCtx): void {
   }
 }
 
+/** A caller's announce is its own code: if it throws, the message is still stored and the caller still hears back. */
+function announced(item: PendingInsert, row: StoredMessageRow, ctx: RepoCtx): Broadcast | undefined {
+  try {
+    return item.request.announce?.(row);
+  } catch (error) {
+    ctx.log.error({ err: error, id: row.id }, 'announce callback failed');
+    return undefined;
+  }
+}
+
+/** NOTIFY payloads for the rows a batch stored, made inside its transaction (CLUSTER=1). */
+function inCommitNotify(state: State, items: readonly PendingInsert[], ctx: RepoCtx): InCommitNotify | undefined {
+  const inCommit = state.args.notifyInCommit;
+  if (inCommit === undefined) return undefined;
+  return {
+    channel: inCommit.channel,
+    payloads: (stored) =>
+      items.flatMap((item, i) => {
+        const row = stored[i];
+        const broadcast = row === undefined ? undefined : announced(item, row, ctx);
+        return broadcast === undefined ? [] : inCommit.encode(broadcast);
+      }),
+  };
+}
+
+/**
+ * Writes the next batch. Its callers hear back when it is done, or with an
+ * error after the timeout; either way the next batch starts only once this
+ * transaction has ended, or two could take a room's ids out of commit order.
+ */
 function flush(state: State, ctx: RepoCtx): void {
   state.flushScheduled = false;
-  while (state.flights.length < PIPELINE && state.batch.length > 0) {
-    const items = state.batch.slice(0, MAX_BATCH);
-    state.batch = state.batch.slice(items.length);
-    const seq = ++state.seq;
-    state.flights.push({ seq, items, results: undefined });
-    const messages = items.map((item) => item.request.message);
-    const reserved = state.reservations.then(() => reserveIds(state.sql, messages.length));
-    state.reservations = reserved.catch(() => undefined);
-    withTimeout(
-      reserved.then((ids) => writeBatch(state.sql, messages, ids)),
-      state.args.timeoutMs,
-    ).then(
-      (results) => send(ctx.self, { type: 'batch_done', seq, results }),
-      (error: unknown) => send(ctx.self, { type: 'batch_done', seq, results: messages.map(() => err(classify(error))) }),
-    );
-  }
+  if (state.writing !== undefined || state.batch.length === 0) return;
+  const items = state.batch.slice(0, MAX_BATCH);
+  state.batch = state.batch.slice(items.length);
+  const writing: Writing = { items, timedOut: false, settled: [] };
+  state.writing = writing;
+  const timer = setTimeout(() => send(ctx.self, { type: 'batch_timeout', writing }), state.args.timeoutMs);
+  writeBatch(
+    state.sql,
+    items.map((item) => item.request.message),
+    inCommitNotify(state, items, ctx),
+  )
+    .catch((error: unknown) => items.map(() => err(classify(error))))
+    .then((results) => {
+      clearTimeout(timer);
+      send(ctx.self, { type: 'batch_done', results });
+    });
 }
 
-function deliver(item: PendingInsert, result: Result<StoredMessageRow, RepoError>, ctx: RepoCtx): void {
-  if (result.ok) {
-    try {
-      item.request.onCommitted?.(result.value);
-    } catch (error) {
-      // The row is stored: a failing callback is the caller's bug, not a reason to lose the reply.
-      ctx.log.error({ err: error, id: result.value.id }, 'onCommitted callback failed');
-    }
-  }
-  reply(item.from, result);
+function onBatchTimeout(state: State, writing: Writing): void {
+  if (state.writing !== writing) return;
+  writing.timedOut = true;
+  const error = err({ kind: 'db_unavailable' as const, detail: `no answer within ${state.args.timeoutMs} ms` });
+  for (const item of writing.items) reply(item.from, error);
 }
 
-function onBatchDone(state: State, seq: number, results: BatchResults, ctx: RepoCtx): void {
-  const flight = state.flights.find((f) => f.seq === seq);
-  if (flight !== undefined) flight.results = results;
-  // Only the oldest batch may complete: a younger one that finished first waits for it.
-  for (let head = state.flights[0]; head?.results !== undefined; head = state.flights[0]) {
-    state.flights.shift();
-    const done = head.results;
-    if (done.some((r) => r.ok)) {
-      state.batches += 1;
-      state.batchedRows += head.items.length;
-    }
-    head.items.forEach((item, i) => deliver(item, done[i] ?? err({ kind: 'query_failed', detail: 'no result' }), ctx));
+function onBatchDone(state: State, results: BatchResults, ctx: RepoCtx): void {
+  const writing = state.writing;
+  state.writing = undefined;
+  if (writing === undefined) return;
+  if (results.some((r) => r.ok)) {
+    state.batches += 1;
+    state.batchedRows += writing.items.length;
+    // Its callers were told it failed, but it was stored: it is announced all the same, as it is to every other node.
+    if (writing.timedOut) ctx.log.warn({ rows: results.filter((r) => r.ok).length }, 'a batch was stored after its callers timed out');
   }
+  const publish = state.args.notifyInCommit === undefined;
+  writing.items.forEach((item, i) => {
+    const result = results[i] ?? err({ kind: 'query_failed', detail: 'no result' });
+    if (result.ok && publish) {
+      const broadcast = announced(item, result.value, ctx);
+      if (broadcast !== undefined) PubSub.publish(broadcast);
+    }
+    if (!writing.timedOut) reply(item.from, result);
+  });
+  for (const from of writing.settled) reply(from, undefined);
   flush(state, ctx);
 }
 
@@ -211,9 +250,7 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
       running: 0,
       queue: [],
       batch: [],
-      flights: [],
-      reservations: Promise.resolve(),
-      seq: 0,
+      writing: undefined,
       flushScheduled: false,
       batches: 0,
       batchedRows: 0,
@@ -234,14 +271,18 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         }
         state.batch.push({ from, request: message.request });
         // The flush message queues behind inserts already in the mailbox, so they join this batch.
-        if (state.flights.length < PIPELINE && !state.flushScheduled) {
+        if (state.writing === undefined && !state.flushScheduled) {
           state.flushScheduled = true;
           send(ctx.self, { type: 'flush' });
         }
         return { state, noreply: true };
+      case 'settled':
+        if (state.writing === undefined) return { state, reply: undefined };
+        state.writing.settled.push(from);
+        return { state, noreply: true };
       case 'stats': {
         const stats: RepoStats = {
-          running: state.running + state.flights.length,
+          running: state.running + (state.writing === undefined ? 0 : 1),
           queued: state.queue.length,
           batchWaiting: state.batch.length,
           poolSize: state.args.poolSize,
@@ -263,7 +304,10 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         pump(state, ctx);
         break;
       case 'batch_done':
-        onBatchDone(state, message.seq, message.results, ctx);
+        onBatchDone(state, message.results, ctx);
+        break;
+      case 'batch_timeout':
+        onBatchTimeout(state, message.writing);
         break;
       case 'DOWN':
         break;
@@ -293,18 +337,29 @@ export async function run<T>(job: Job<T>): Promise<Result<T, RepoError>> {
   return result.ok ? result.value : err(fromCallError(result.error));
 }
 
-/** Stores a message through group commit; onCommitted runs in id order inside the Repo. */
-export async function insertMessage(
-  message: NewMessage,
-  onCommitted?: (row: StoredMessageRow) => void,
-): Promise<Result<StoredMessageRow, RepoError>> {
-  const request: InsertRequest = onCommitted === undefined ? { message } : { message, onCommitted };
+/**
+ * Stores a message through group commit. `announce` makes the broadcast that
+ * tells of it; it goes out once the message is committed, in id order with a
+ * room's others, and never for a message not stored.
+ */
+export async function insertMessage(message: NewMessage, announce?: Announce): Promise<Result<StoredMessageRow, RepoError>> {
+  const request: InsertRequest = announce === undefined ? { message } : { message, announce };
   const result = await call<Result<StoredMessageRow, RepoError>, RepoProtocol>(
     REPO,
     { type: 'insert_message', request },
     callTimeout(queryTimeoutMs),
   );
   return result.ok ? result.value : err(fromCallError(result.error));
+}
+
+/**
+ * Resolves once every message committed when it was called has been announced
+ * (on one node: handed to PubSub). A join that read history calls it so that it
+ * never subscribes ahead of the broadcast of a message the history holds.
+ */
+export async function settled(): Promise<Result<void, RepoError>> {
+  const result = await call<void, RepoProtocol>(REPO, { type: 'settled' }, callTimeout(queryTimeoutMs));
+  return result.ok ? ok(undefined) : err(fromCallError(result.error));
 }
 
 export async function stats(): Promise<Result<RepoStats, RepoError>> {

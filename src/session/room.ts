@@ -7,7 +7,7 @@ import type { ChatError } from '../chat/errors.js';
 import * as Messages from '../chat/messages.js';
 import { roomName } from '../chat/schemas.js';
 import * as Presence from '../presence/presence.js';
-import type { Broadcast } from '../pubsub/broadcast.js';
+import { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import { deleteMsg, loadOlder, newMsg, roomJoin, ROOM_PREFIX, USER_SOCKETS_PREFIX } from './params.js';
 import { joinReply, replyError, replyOk, type Channel, type SessionCtx, type SessionState, type SessionUser } from './state.js';
@@ -73,9 +73,11 @@ function lastSeen(frame: TextFrame): number | undefined {
 
 /**
  * Join: sign in, then catch up exactly once. Broadcasts on the room are tapped
- * before the history query starts; once the reply is out, the tapped ones the
- * history did not hold follow in order, and only then does the socket switch to
- * the fastlane, all in one synchronous step, so nothing is missed or doubled.
+ * before the history query starts, and the join waits (PubSub.sync) until the
+ * broadcasts of all the history holds have been dispatched here; once the reply
+ * is out, the tapped ones the history did not hold follow in order, and only
+ * then does the socket switch to the fastlane, all in one synchronous step, so
+ * nothing is missed or doubled.
  */
 export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<void> {
   const room = roomName.safeParse(frame.topic.slice(ROOM_PREFIX.length));
@@ -96,7 +98,9 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     state.inLobby = true;
   }
   const presence = tracked?.ok === true ? await Presence.listJson(frame.topic) : undefined;
-  if (!history.ok || presence === undefined || !presence.ok) {
+  // Every message the history holds has come by the tap now (or before it): none can come again by the fastlane.
+  const synced = presence?.ok === true ? await PubSub.sync() : undefined;
+  if (!history.ok || presence === undefined || !presence.ok || synced?.ok !== true) {
     state.conn.removeTap(frame.topic);
     if (tracked?.ok === true) await Presence.untrack(ctx.self, frame.topic, user.name);
     replyError(state, frame, Reason.dbUnavailable);
@@ -129,8 +133,10 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
     case 'new_msg': {
       const input = newMsg.safeParse(frame.payload);
       if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { body: input.error.issues[0]?.message ?? 'is invalid' } });
-      const created = await Messages.createMessage(user, { room, body: input.data.body }, (message) =>
-        PubSub.broadcast(channel.topic, 'new_msg', { id: message.id, user: message.user, body: message.body, inserted_at: message.inserted_at }),
+      const created = await Messages.createMessage(
+        user,
+        { room, body: input.data.body },
+        (message) => new Broadcast(channel.topic, 'new_msg', { id: message.id, user: message.user, body: message.body, inserted_at: message.inserted_at }),
       );
       if (!created.ok) return replyError(state, frame, created.error.reason, errorDetails(created.error));
       return replyOk(state, frame, { id: created.value.id });

@@ -39,6 +39,7 @@ export interface SessionArgs {
 
 /** A crashed predecessor leaves the socket as the client sees it: say so, and start clean. */
 function recover(conn: Conn): void {
+  conn.fenced = false;
   conn.untapAll();
   conn.unsubscribeAll();
   conn.sendAll([...conn.joined].map(([topic, joinRef]) => Encode.phxError(joinRef, topic, Reason.channelCrash)));
