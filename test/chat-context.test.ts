@@ -76,6 +76,7 @@ describe('messages', () => {
       ['lobby', '   \n ', 'body'],
       ['lobby', 'x'.repeat(501), 'body'],
       ['lobby', 17, 'body'],
+      ['lobby', 'a\u0000b', 'body'],
       ['Lobby', 'hi', 'room'],
       ['r'.repeat(33), 'hi', 'room'],
       ['a room', 'hi', 'room'],

@@ -18,7 +18,9 @@ export const roomName = z
 export const messageBody = z
   .string({ error: 'must be a string' })
   .refine((body) => body.trim().length > 0, 'must not be blank')
-  .refine((body) => [...body].length <= 500, 'must be at most 500 characters');
+  .refine((body) => [...body].length <= 500, 'must be at most 500 characters')
+  // PostgreSQL text cannot hold NUL: refused here with a reason, not by the database as a failed write.
+  .refine((body) => !body.includes('\u0000'), 'must not contain NUL characters');
 
 export const messageId = z.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive');
 

@@ -88,53 +88,61 @@ export async function insertBatch(sql: Queries, batch: readonly NewMessage[], re
 }
 
 /** One INSERT per message: the baseline for bench:repo, and how a failed batch finds its bad row. */
-export async function insertOne(sql: Queries, message: NewMessage): Promise<StoredMessageRow> {
-  const [row] = await sql`
-    INSERT INTO messages (room, user_id, body) VALUES (${message.room}, ${message.userId}, ${message.body})
-    RETURNING id, room, user_id, body, inserted_at`;
+export async function insertOne(sql: Queries, message: NewMessage, id?: number): Promise<StoredMessageRow> {
+  const [row] =
+    id === undefined
+      ? await sql`
+          INSERT INTO messages (room, user_id, body) VALUES (${message.room}, ${message.userId}, ${message.body})
+          RETURNING id, room, user_id, body, inserted_at`
+      : await sql`
+          INSERT INTO messages (id, room, user_id, body) OVERRIDING SYSTEM VALUE
+          VALUES (${id}, ${message.room}, ${message.userId}, ${message.body})
+          RETURNING id, room, user_id, body, inserted_at`;
   return storedMessageRow.parse(row);
 }
 
 /**
- * Writes one batch in one transaction; one result per message, in order. A row
- * the database refuses fails the whole statement, so then the batch is written
- * again row by row, each under a savepoint, and only the bad one fails. A lost
- * database fails them all.
+ * Writes one batch in one transaction; one result per message, in order.
+ * `onLocked` is called once the batch holds its rooms and its ids (or has
+ * failed): the Repo starts the next batch only then, so batches take ids, and
+ * commit within a room, in the order they were made. A row the database
+ * refuses fails the whole INSERT, so then, back at a savepoint and still under
+ * the same locks, the rows are written one by one and only the bad one fails.
+ * A lost database fails them all.
  */
 export async function writeBatch(
   sql: postgres.Sql,
   batch: readonly NewMessage[],
-  notify?: InCommitNotify,
+  notify: InCommitNotify | undefined,
+  onLocked: () => void,
 ): Promise<Array<Result<StoredMessageRow, RepoError>>> {
   try {
-    const stored = await sql.begin(async (tx) => {
+    return await sql.begin(async (tx) => {
       // Sent together: the ids are taken once the locks are held.
       const [, reserved] = await Promise.all([lockRooms(tx, batch), reserveIds(tx, batch.length)]);
-      const rows = await insertBatch(tx, batch, reserved);
-      await sendNotifications(tx, notify, rows);
-      return rows;
-    });
-    return stored.map((row) => ok(row));
-  } catch (error) {
-    const failure = classify(error);
-    if (failure.kind === 'db_unavailable' || batch.length === 1) return batch.map(() => err(failure));
-    try {
-      return await sql.begin(async (tx) => {
-        await lockRooms(tx, batch);
-        const results: Array<Result<StoredMessageRow, RepoError>> = [];
-        for (const message of batch) {
+      onLocked();
+      let results: Array<Result<StoredMessageRow, RepoError>>;
+      try {
+        results = (await tx.savepoint((savepoint) => insertBatch(savepoint, batch, reserved))).map((row) => ok(row));
+      } catch (error) {
+        const failure = classify(error);
+        if (failure.kind === 'db_unavailable' || batch.length === 1) throw error;
+        results = [];
+        for (const [i, message] of batch.entries()) {
           try {
-            results.push(ok(await tx.savepoint((savepoint) => insertOne(savepoint, message))));
+            results.push(ok(await tx.savepoint((savepoint) => insertOne(savepoint, message, reserved[i]))));
           } catch (rowError) {
             results.push(err(classify(rowError)));
           }
         }
-        await sendNotifications(tx, notify, results.map((result) => (result.ok ? result.value : undefined)));
-        return results;
-      });
-    } catch (retryError) {
-      const failure = classify(retryError);
-      return batch.map(() => err(failure));
-    }
+      }
+      await sendNotifications(tx, notify, results.map((result) => (result.ok ? result.value : undefined)));
+      return results;
+    });
+  } catch (error) {
+    const failure = classify(error);
+    return batch.map(() => err(failure));
+  } finally {
+    onLocked();
   }
 }

@@ -27,9 +27,9 @@ import * as PubSub from '../pubsub/pubsub.js';
  * start waits in a bounded queue.
  *
  * Message inserts that arrive together are written by one multi-row INSERT
- * (group commit), one batch at a time, each in a transaction that holds its
- * rooms' locks (see message-batch.ts): within a room, ids follow commit order on
- * every node. So a client that has seen id N of a room has seen, or can read,
+ * (group commit), each batch in a transaction that holds its rooms' locks (see
+ * message-batch.ts), up to PIPELINE batches at once: within a room, ids follow
+ * commit order on every node. So a client that has seen id N of a room has seen, or can read,
  * every lower id of it. Each stored message is announced by the broadcast its
  * caller makes of it: on one node, published once committed, in id order; with
  * CLUSTER=1, NOTIFYed inside the transaction, and every node, this one too,
@@ -57,8 +57,8 @@ type BatchResults = ReadonlyArray<Result<StoredMessageRow, RepoError>>;
 type Info =
   | { readonly type: 'flush' }
   | { readonly type: 'job_done'; readonly from: From; readonly result: Result<unknown, RepoError> }
-  | { readonly type: 'batch_done'; readonly results: BatchResults }
-  | { readonly type: 'batch_timeout'; readonly writing: Writing };
+  | { readonly type: 'batch_done'; readonly flight: Flight; readonly results: BatchResults }
+  | { readonly type: 'batch_timeout'; readonly flight: Flight };
 
 type RepoProtocol = { readonly call: Call; readonly cast: never; readonly info: Info };
 
@@ -67,11 +67,12 @@ interface PendingInsert {
   readonly request: InsertRequest;
 }
 
-/** The batch being written; timedOut once its callers were told it failed. */
-interface Writing {
+/** A batch being written; timedOut once its callers were told it failed. */
+interface Flight {
   readonly items: readonly PendingInsert[];
+  results: BatchResults | undefined;
   timedOut: boolean;
-  /** Callers of settled(), answered once its announcements are out. */
+  /** Callers of settled(), answered once this batch and those before it are announced. */
   readonly settled: From[];
 }
 
@@ -95,7 +96,10 @@ interface State {
   running: number;
   readonly queue: PendingJob[];
   batch: PendingInsert[];
-  writing: Writing | undefined;
+  /** Batches being written, oldest first; they complete in this order. */
+  readonly flights: Flight[];
+  /** Settles once the newest batch holds its rooms and ids: the next one starts after it. */
+  locked: Promise<void>;
   flushScheduled: boolean;
   batches: number;
   batchedRows: number;
@@ -114,6 +118,7 @@ export interface RepoArgs {
 const REPO = name<RepoProtocol>('repo');
 const MAX_QUEUE = 10_000;
 const MAX_BATCH = 1_000;
+const PIPELINE = 3;
 
 type RepoCtx = Ctx<RepoProtocol>;
 
@@ -133,8 +138,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** Plain jobs leave a connection in the pool for the batch being written. */
-const jobSlots = (state: State): number => Math.max(1, state.args.poolSize - 1);
+/** Plain jobs leave room in the pool for the batches being written. */
+const jobSlots = (state: State): number => Math.max(1, state.args.poolSize - PIPELINE);
 
 function pump(state: State, ctx: RepoCtx): void {
   while (state.running < jobSlots(state) && state.queue.length > 0) {
@@ -174,57 +179,67 @@ function inCommitNotify(state: State, items: readonly PendingInsert[], ctx: Repo
 }
 
 /**
- * Writes the next batch. Its callers hear back when it is done, or with an
- * error after the timeout; either way the next batch starts only once this
- * transaction has ended, or two could take a room's ids out of commit order.
+ * Writes the next batches, up to PIPELINE at once. Each starts once the one
+ * before it holds its rooms' locks and its ids, so ids follow the order batches
+ * were made, and batches sharing a room commit in that order. They complete
+ * (announce, reply) in that order too, even one that timed out: its callers
+ * hear of the timeout at once, but the batches after it wait for its end.
  */
 function flush(state: State, ctx: RepoCtx): void {
   state.flushScheduled = false;
-  if (state.writing !== undefined || state.batch.length === 0) return;
-  const items = state.batch.slice(0, MAX_BATCH);
-  state.batch = state.batch.slice(items.length);
-  const writing: Writing = { items, timedOut: false, settled: [] };
-  state.writing = writing;
-  const timer = setTimeout(() => send(ctx.self, { type: 'batch_timeout', writing }), state.args.timeoutMs);
-  writeBatch(
-    state.sql,
-    items.map((item) => item.request.message),
-    inCommitNotify(state, items, ctx),
-  )
-    .catch((error: unknown) => items.map(() => err(classify(error))))
-    .then((results) => {
-      clearTimeout(timer);
-      send(ctx.self, { type: 'batch_done', results });
-    });
+  while (state.flights.length < PIPELINE && state.batch.length > 0) {
+    const items = state.batch.slice(0, MAX_BATCH);
+    state.batch = state.batch.slice(items.length);
+    const flight: Flight = { items, results: undefined, timedOut: false, settled: [] };
+    state.flights.push(flight);
+    const previous = state.locked;
+    let locked = (): void => {};
+    state.locked = new Promise<void>((resolve) => (locked = resolve));
+    const timer = setTimeout(() => send(ctx.self, { type: 'batch_timeout', flight }), state.args.timeoutMs);
+    previous
+      .then(() => writeBatch(state.sql, items.map((item) => item.request.message), inCommitNotify(state, items, ctx), locked))
+      .catch((error: unknown) => items.map(() => err(classify(error))))
+      .then((results) => {
+        locked();
+        clearTimeout(timer);
+        send(ctx.self, { type: 'batch_done', flight, results });
+      });
+  }
 }
 
-function onBatchTimeout(state: State, writing: Writing): void {
-  if (state.writing !== writing) return;
-  writing.timedOut = true;
+function onBatchTimeout(state: State, flight: Flight): void {
+  if (flight.results !== undefined || flight.timedOut) return;
+  flight.timedOut = true;
   const error = err({ kind: 'db_unavailable' as const, detail: `no answer within ${state.args.timeoutMs} ms` });
-  for (const item of writing.items) reply(item.from, error);
+  for (const item of flight.items) reply(item.from, error);
 }
 
-function onBatchDone(state: State, results: BatchResults, ctx: RepoCtx): void {
-  const writing = state.writing;
-  state.writing = undefined;
-  if (writing === undefined) return;
+function complete(state: State, flight: Flight, results: BatchResults, ctx: RepoCtx): void {
   if (results.some((r) => r.ok)) {
     state.batches += 1;
-    state.batchedRows += writing.items.length;
+    state.batchedRows += flight.items.length;
     // Its callers were told it failed, but it was stored: it is announced all the same, as it is to every other node.
-    if (writing.timedOut) ctx.log.warn({ rows: results.filter((r) => r.ok).length }, 'a batch was stored after its callers timed out');
+    if (flight.timedOut) ctx.log.warn({ rows: results.filter((r) => r.ok).length }, 'a batch was stored after its callers timed out');
   }
   const publish = state.args.notifyInCommit === undefined;
-  writing.items.forEach((item, i) => {
+  flight.items.forEach((item, i) => {
     const result = results[i] ?? err({ kind: 'query_failed', detail: 'no result' });
     if (result.ok && publish) {
       const broadcast = announced(item, result.value, ctx);
       if (broadcast !== undefined) PubSub.publish(broadcast);
     }
-    if (!writing.timedOut) reply(item.from, result);
+    if (!flight.timedOut) reply(item.from, result);
   });
-  for (const from of writing.settled) reply(from, undefined);
+  for (const from of flight.settled) reply(from, undefined);
+}
+
+function onBatchDone(state: State, flight: Flight, results: BatchResults, ctx: RepoCtx): void {
+  flight.results = results;
+  // Only the oldest batch may complete: a younger one that finished first waits for it.
+  for (let head = state.flights[0]; head?.results !== undefined; head = state.flights[0]) {
+    state.flights.shift();
+    complete(state, head, head.results, ctx);
+  }
   flush(state, ctx);
 }
 
@@ -250,7 +265,8 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
       running: 0,
       queue: [],
       batch: [],
-      writing: undefined,
+      flights: [],
+      locked: Promise.resolve(),
       flushScheduled: false,
       batches: 0,
       batchedRows: 0,
@@ -271,18 +287,20 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         }
         state.batch.push({ from, request: message.request });
         // The flush message queues behind inserts already in the mailbox, so they join this batch.
-        if (state.writing === undefined && !state.flushScheduled) {
+        if (state.flights.length < PIPELINE && !state.flushScheduled) {
           state.flushScheduled = true;
           send(ctx.self, { type: 'flush' });
         }
         return { state, noreply: true };
-      case 'settled':
-        if (state.writing === undefined) return { state, reply: undefined };
-        state.writing.settled.push(from);
+      case 'settled': {
+        const newest = state.flights.at(-1);
+        if (newest === undefined) return { state, reply: undefined };
+        newest.settled.push(from);
         return { state, noreply: true };
+      }
       case 'stats': {
         const stats: RepoStats = {
-          running: state.running + (state.writing === undefined ? 0 : 1),
+          running: state.running + state.flights.length,
           queued: state.queue.length,
           batchWaiting: state.batch.length,
           poolSize: state.args.poolSize,
@@ -304,10 +322,10 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         pump(state, ctx);
         break;
       case 'batch_done':
-        onBatchDone(state, message.results, ctx);
+        onBatchDone(state, message.flight, message.results, ctx);
         break;
       case 'batch_timeout':
-        onBatchTimeout(state, message.writing);
+        onBatchTimeout(state, message.flight);
         break;
       case 'DOWN':
         break;
