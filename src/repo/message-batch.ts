@@ -70,7 +70,7 @@ async function sendNotifications(
  * batch travels as one JSON parameter: postgres.js can mis-serialise text arrays
  * on a fresh connection, before it has fetched the array types.
  */
-export async function insertBatch(sql: Queries, batch: readonly NewMessage[], reserved: readonly number[]): Promise<StoredMessageRow[]> {
+async function insertBatch(sql: Queries, batch: readonly NewMessage[], reserved: readonly number[]): Promise<StoredMessageRow[]> {
   const json = JSON.stringify(batch.map((m, i) => [reserved[i], m.room, m.userId, m.body]));
   // Only what the database decides comes back; the rest the caller already has.
   const rows = await sql`

@@ -29,8 +29,8 @@ import * as PubSub from '../pubsub/pubsub.js';
  * Message inserts that arrive together are written by one multi-row INSERT
  * (group commit), each batch in a transaction that holds its rooms' locks (see
  * message-batch.ts), up to PIPELINE batches at once: within a room, ids follow
- * commit order on every node. So a client that has seen id N of a room has seen, or can read,
- * every lower id of it. Each stored message is announced by the broadcast its
+ * commit order on every node. So a client that has seen id N of a room has
+ * seen, or can read, every lower id of it. Each stored message is announced by the broadcast its
  * caller makes of it: on one node, published once committed, in id order; with
  * CLUSTER=1, NOTIFYed inside the transaction, and every node, this one too,
  * delivers it when it comes back, so all nodes deliver a room in id order.
@@ -247,7 +247,7 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
   async init(args, ctx) {
     const sql = postgres(args.url, {
       max: args.poolSize,
-      // The server gives up on a statement when the caller does: a timed-out insert is rolled back, not stored unseen.
+      // Every statement is bounded on the server too: a stuck batch ends, and those queued behind it go on.
       connection: { statement_timeout: args.timeoutMs },
       connect_timeout: Math.max(1, Math.ceil(args.timeoutMs / 1000)),
       idle_timeout: 60,
