@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
+import * as PubSub from '../pubsub/pubsub.js';
 import * as Repo from '../repo/repo.js';
 import { messageRow, type MessageRow, type StoredMessageRow } from '../repo/rows.js';
 import type { User } from './accounts.js';
@@ -53,6 +54,20 @@ export async function createMessage(
   );
   if (!stored.ok) return err(fromRepo(stored.error));
   return ok(toMessage(stored.value));
+}
+
+/**
+ * Resolves once this node has dispatched the announcement of every message
+ * committed before the call: the Repo has handed it on, and PubSub (with
+ * CLUSTER=1, its NOTIFY back through LISTEN) has dispatched it. A join calls it
+ * after reading history, before it subscribes: nothing the history holds can
+ * then come again by the fastlane.
+ */
+export async function announced(): Promise<Result<void, ChatError>> {
+  const settled = await Repo.settled();
+  if (!settled.ok) return err(fromRepo(settled.error));
+  const synced = await PubSub.sync();
+  return synced.ok ? ok(undefined) : err({ reason: 'db_unavailable' });
 }
 
 type Sql = Parameters<Repo.Job<unknown>>[0];

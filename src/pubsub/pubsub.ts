@@ -17,7 +17,6 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import type { Payload } from '../channel/frame.js';
-import * as Repo from '../repo/repo.js';
 import { localAdapter, type PubSubAdapter } from './adapter.js';
 import { Broadcast } from './broadcast.js';
 
@@ -211,14 +210,11 @@ export function broadcastFrom(sender: Pid, topic: string, event: string, payload
 }
 
 /**
- * Resolves once this node has dispatched the broadcast of every message
- * committed before the call (the Repo has announced it, and with CLUSTER=1 its
- * NOTIFY has come back). A join calls it after reading history, before it
- * subscribes: nothing the history holds can then come again by the fastlane.
+ * Resolves once this node has dispatched every broadcast handed to PubSub
+ * before the call, and with CLUSTER=1 every one NOTIFYed in a transaction that
+ * committed before it.
  */
 export async function sync(): Promise<Result<void, PubSubError>> {
-  const settled = await Repo.settled();
-  if (!settled.ok) return err({ kind: 'pubsub_unavailable', detail: settled.error.detail });
   const result = await callPubSub({ type: 'sync' });
   return result.ok ? ok(undefined) : result;
 }

@@ -73,11 +73,11 @@ function lastSeen(frame: TextFrame): number | undefined {
 
 /**
  * Join: sign in, then catch up exactly once. Broadcasts on the room are tapped
- * before the history query starts, and the join waits (PubSub.sync) until the
- * broadcasts of all the history holds have been dispatched here; once the reply
- * is out, the tapped ones the history did not hold follow in order, and only
- * then does the socket switch to the fastlane, all in one synchronous step, so
- * nothing is missed or doubled.
+ * before the history query starts, and the join waits (Messages.announced)
+ * until the broadcasts of all the history holds have been dispatched here; once
+ * the reply is out, the tapped ones the history did not hold follow in order,
+ * and only then does the socket switch to the fastlane, all in one synchronous
+ * step, so nothing is missed or doubled.
  */
 export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<void> {
   const room = roomName.safeParse(frame.topic.slice(ROOM_PREFIX.length));
@@ -99,7 +99,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   }
   const presence = tracked?.ok === true ? await Presence.listJson(frame.topic) : undefined;
   // Every message the history holds has come by the tap now (or before it): none can come again by the fastlane.
-  const synced = presence?.ok === true ? await PubSub.sync() : undefined;
+  const synced = presence?.ok === true ? await Messages.announced() : undefined;
   if (!history.ok || presence === undefined || !presence.ok || synced?.ok !== true) {
     state.conn.removeTap(frame.topic);
     if (tracked?.ok === true) await Presence.untrack(ctx.self, frame.topic, user.name);
