@@ -4,6 +4,7 @@ import { SHUTDOWN, describeReason, describeStartError, onExit, stop } from '../s
 import { startApplication } from './application.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './log.js';
+import { nativeUws } from './endpoint/uws.js';
 import { openDatabase } from './repo/database.js';
 import { startWorkers } from './workers.js';
 
@@ -19,9 +20,18 @@ const config = parsed.value;
 const nodeName = config.NODE_NAME ?? `${hostname()}-${process.pid}`;
 const log = createLogger(config.LOG_LEVEL, nodeName);
 
+// Never the pure-JS fallback: without a native uWS for this Node and libc there is nothing worth serving.
+const native = nativeUws();
+if (!native.ok) {
+  log.fatal({ reason: native.error.reason, platform: native.error.platform }, native.error.message);
+  log.flush();
+  process.exit(1);
+}
+log.info({ uws: native.value.build, skipped: native.value.skipped.map((build) => build.detail) }, 'uWebSockets.js native build loaded');
+
 let stopping = false;
 let stoppingSince = 0;
-// npm and tsx may relay the terminal's Ctrl-C to us again: only a signal well after the first forces an exit.
+// npm may relay the terminal's Ctrl-C to us again: only a signal well after the first forces an exit.
 const RELAYED_SIGNAL_MS = 2_000;
 
 function exit(code: number): never {

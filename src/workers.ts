@@ -38,7 +38,7 @@ export function startWorkers(options: WorkersOptions): Workers {
 
   const start = (index: number): void => {
     const nodeName = `${options.nodeName}-${index}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', options.entry], {
+    const child = spawn(process.execPath, [...process.execArgv, options.entry], {
       env: { ...process.env, WORKERS: '1', CLUSTER: '1', DATABASE_URL: options.databaseUrl, NODE_NAME: nodeName },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

@@ -11,10 +11,10 @@ interface Run {
   stderr: string;
 }
 
-/** `npm run ctl -- ...args` without npm's own lines: node + tsx on src/cli/ctl.ts. */
+/** `npm run ctl -- ...args` without npm's own lines: node on the compiled dist/src/cli/ctl.js. */
 function ctl(args: readonly string[], env: Record<string, string | undefined>): Promise<Run> {
   const merged: Record<string, string | undefined> = { ...process.env, ADMIN_TOKEN: undefined, CHAT_URL: undefined, ...env };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/ctl.ts', ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/src/cli/ctl.js', ...args], {
     env: Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

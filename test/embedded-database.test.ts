@@ -45,7 +45,7 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', () => {
   });
 
   it('npm run migrate applies the migrations alone and says when the schema is up to date', async () => {
-    const run = runServer(env, 'src/cli/migrate.ts');
+    const run = runServer(env, { script: 'dist/src/cli/migrate.js' });
     assert.equal(await run.exited, 0);
     assert.ok(run.lines.some((l) => l.includes('schema up to date')), run.lines.join('\n'));
   });

@@ -19,7 +19,7 @@ import { startServerProcess, type ServerProcess } from './support/server-process
 const ADMIN_TOKEN = 'loadtest-admin-token-0123456789';
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/loadtest.ts', ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/src/cli/loadtest.js', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

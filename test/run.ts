@@ -2,20 +2,20 @@ import { spawn } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startEmbeddedPostgres } from '../src/repo/embedded.js';
+import { ROOT as root } from '../src/root.js';
 import { sweepTestData, testDataDir } from './support/pg.js';
 
 /**
  * npm test: node's test runner over the files given (any argument starting with
  * `--` goes to node, e.g. --test-name-pattern=...), or every test/**\/*.test.ts,
- * one file at a time. Against DATABASE_URL, or when unset one embedded
+ * one file at a time, each run as its compiled dist/test/**\/*.test.js (npm test
+ * builds first; a compiled test whose source is gone is not run). Against DATABASE_URL, or when unset one embedded
  * PostgreSQL started here in a fresh directory and removed afterwards; each
  * test makes its own database on it (test/support/db.ts).
  */
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const log = pino({ level: process.env['LOG_LEVEL'] ?? 'info' });
 // The database's own lines (start, stop) only when asked for.
 const dbLog = log.child({ name: 'test-db' }, { level: process.env['LOG_LEVEL'] ?? 'warn' });
@@ -32,8 +32,9 @@ function testFiles(dir: string): string[] {
 const args = process.argv.slice(2);
 const nodeFlags = args.filter((arg) => arg.startsWith('--'));
 const named = args.filter((arg) => !arg.startsWith('--'));
-// The tests run from the repository root (they use paths like .test-data/ and src/): name files from there.
-const files = named.length > 0 ? named.map((file) => relative(root, resolve(file))) : testFiles(join(root, 'test')).sort();
+// The tests run from the repository root (they use paths like .test-data/ and dist/): name files from there.
+const sources = named.length > 0 ? named.map((file) => relative(root, resolve(file))) : testFiles(join(root, 'test')).sort();
+const files = sources.map((file) => join('dist', file.replace(/^dist[/\\]/, '').replace(/\.ts$/, '.js')));
 
 async function withDatabase(run: () => Promise<number>): Promise<number> {
   if (process.env['DATABASE_URL'] !== undefined && process.env['DATABASE_URL'] !== '') return run();
@@ -58,7 +59,7 @@ async function withDatabase(run: () => Promise<number>): Promise<number> {
 }
 
 function runTests(): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...nodeFlags, ...files], {
+  const child = spawn(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', ...nodeFlags, ...files], {
     cwd: root,
     stdio: 'inherit',
     env: process.env,

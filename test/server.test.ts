@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BUILDS } from '../src/endpoint/uws.js';
 import { runServer, startServerProcess } from './support/server-process.js';
 
 describe('the server process', () => {
@@ -7,14 +8,18 @@ describe('the server process', () => {
     const server = await startServerProcess();
     const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, unknown>;
     assert.equal(health['status'], 'ok');
-    assert.equal(health['uws'], 'native');
+    const uws = health['uws'] as { package: string; version: string; binary: string };
+    assert.ok(BUILDS.some((build) => build.package === uws.package), `a known native build: ${JSON.stringify(uws)}`);
+    assert.match(uws.version, /^20\.\d+\.\d+/);
+    assert.equal(uws.binary, `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
     assert.equal(typeof health['uptime_s'], 'number');
     assert.equal((await fetch(`${server.url}/nope`)).status, 404);
     const started = Date.now();
     assert.equal(await server.stop('SIGTERM'), 0);
     assert.ok(Date.now() - started < 10_000);
     const messages = server.lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
-    assert.ok(messages.indexOf('shutting down') < messages.indexOf('stopped'));
+    const [shuttingDown, stopped] = [messages.indexOf('shutting down'), messages.indexOf('stopped')];
+    assert.ok(shuttingDown >= 0 && stopped > shuttingDown, `'shutting down' then 'stopped' in:\n${messages.join('\n')}`);
     await assert.rejects(fetch(`${server.url}/health`), 'the port is closed after shutdown');
   });
 

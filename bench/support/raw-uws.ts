@@ -6,13 +6,19 @@
  * frame (app.publish, C++ fan-out), and answered ok. Run as its own process so
  * its CPU time and memory can be read from /proc.
  */
-import uws from 'uWebSockets.js';
+import { nativeUws } from '../../src/endpoint/uws.js';
 
-const native = typeof (uws as unknown as Record<string, unknown>)['getParts'] === 'function';
+// The same build the chat server loads, so the two are compared on one uWS.
+const native = nativeUws();
+if (!native.ok) {
+  process.stderr.write(`${native.error.message}\n`);
+  process.exit(1);
+}
+const { module: uws, build } = native.value;
 let nextId = 0;
 const app = uws.App();
 
-app.get('/health', (res) => void res.writeHeader('content-type', 'application/json').end(JSON.stringify({ status: 'ok', uws: native ? 'native' : 'fallback' })));
+app.get('/health', (res) => void res.writeHeader('content-type', 'application/json').end(JSON.stringify({ status: 'ok', uws: build })));
 
 app.ws('/socket/websocket', {
   idleTimeout: 0,
@@ -36,6 +42,6 @@ app.ws('/socket/websocket', {
 
 app.listen('127.0.0.1', 0, (listenSocket) => {
   if (listenSocket === false) process.exit(1);
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: uws.us_socket_local_port(listenSocket), uws: native ? 'native' : 'fallback' })}\n`);
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: uws.us_socket_local_port(listenSocket), uws: build })}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));

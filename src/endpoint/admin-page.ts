@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
+import { fromRoot } from '../root.js';
 
 /**
  * The admin page (src/web/admin.html + admin.js), in the spirit of Erlang's
@@ -8,7 +8,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
  * token: it holds no data, and every call it makes sends the token the person
  * typed (kept in sessionStorage, so it dies with the tab).
  */
-const web = (file: string) => fileURLToPath(new URL(`../web/${file}`, import.meta.url));
+const web = (file: string) => fromRoot('src', 'web', file);
 
 const PAGES: ReadonlyArray<readonly [string, string, string]> = [
   ['/admin', 'admin.html', 'text/html; charset=utf-8'],

@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp } from '@btc-vision/uwebsockets.js';
 import { z } from 'zod';
 import type { Result } from '../../supervision/result.js';
 import { bearerCheck } from './admin-auth.js';

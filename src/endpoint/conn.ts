@@ -1,4 +1,4 @@
-import type { WebSocket } from 'uWebSockets.js';
+import type { WebSocket } from '@btc-vision/uwebsockets.js';
 import type { Pid } from '../../supervision/index.js';
 import type { TextFrame } from '../channel/frame.js';
 import { Metrics } from '../metrics/registry.js';

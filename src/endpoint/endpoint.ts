@@ -19,7 +19,7 @@ import { sendJson } from './http.js';
 import { metricsRoute } from './metrics-route.js';
 import { socketBehavior } from './socket.js';
 import { staticRoutes } from './static.js';
-import { uws, uwsRuntime } from './uws.js';
+import { uws, uwsBuild } from './uws.js';
 
 /**
  * The Endpoint: a supervisor of the Sessions (one actor per WebSocket) and of
@@ -48,7 +48,7 @@ const http: GenServer<EndpointArgs, State, HttpProtocol> = {
   init({ config, nodeName, startedAt }, ctx) {
     const sessions = whereis(SESSIONS);
     if (sessions === undefined) throw new Error('the Sessions supervisor is not running');
-    const app = uws.App();
+    const app = uws().App();
     const fastlane = new Fastlane(app);
     ctx.owns(conns.startSampling(config.SLOW_READER_BYTES));
     healthRoute(app, nodeName, startedAt);
@@ -66,9 +66,9 @@ const http: GenServer<EndpointArgs, State, HttpProtocol> = {
           reject(new Error(`cannot listen on ${config.HOST}:${config.PORT} (address in use or not allowed)`));
           return;
         }
-        ctx.owns(() => uws.us_listen_socket_close(listenSocket));
-        const port = uws.us_socket_local_port(listenSocket);
-        ctx.log.info({ host: config.HOST, port, uws: uwsRuntime }, 'listening');
+        ctx.owns(() => uws().us_listen_socket_close(listenSocket));
+        const port = uws().us_socket_local_port(listenSocket);
+        ctx.log.info({ host: config.HOST, port, uws: uwsBuild() }, 'listening');
         resolve({ port });
       });
     });

@@ -1,4 +1,4 @@
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 

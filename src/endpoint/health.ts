@@ -1,7 +1,7 @@
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import * as Repo from '../repo/repo.js';
 import { sendJson, trackAbort } from './http.js';
-import { uwsRuntime } from './uws.js';
+import { uwsBuild } from './uws.js';
 
 const HEALTH_DB_TIMEOUT_MS = 1_000;
 
@@ -16,7 +16,7 @@ export function healthRoute(app: TemplatedApp, nodeName: string, startedAt: numb
         database,
         node: nodeName,
         uptime_s: Math.round((Date.now() - startedAt) / 1000),
-        uws: uwsRuntime,
+        uws: uwsBuild(),
       });
     });
   });

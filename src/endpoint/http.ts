@@ -1,4 +1,4 @@
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpResponse } from '@btc-vision/uwebsockets.js';
 
 /**
  * Writes a JSON response. uWS responses are dead after abort, so a route that

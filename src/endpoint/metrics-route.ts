@@ -1,4 +1,4 @@
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import { countChildren, mailboxLength, name, whereis, type SupervisorPid } from '../../supervision/index.js';
 import { Metrics } from '../metrics/registry.js';
 import * as Repo from '../repo/repo.js';

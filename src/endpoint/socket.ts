@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from '@btc-vision/uwebsockets.js';
 import { send, startChild, type SupervisorPid } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
 import { CloseCode, dispositionFor } from '../channel/errors.js';
@@ -86,7 +86,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
     // Phoenix's idle timeout counts what the client sends; server pings would keep a silent client alive.
     sendPingsAutomatically: false,
     maxBackpressure: config.SLOW_READER_BYTES,
-    closeOnBackpressureLimit: 1,
+    closeOnBackpressureLimit: true,
     upgrade: upgrade(config),
     open: (ws) => {
       const remote = Buffer.from(ws.getRemoteAddressAsText()).toString();

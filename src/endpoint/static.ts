@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
+import { fromRoot } from '../root.js';
 import { sendJson } from './http.js';
 
 /**
@@ -8,8 +9,9 @@ import { sendJson } from './http.js';
  * phoenix.js from the installed `phoenix` package. No HTML is rendered per
  * request: every page path gets the same index.html.
  */
-const web = (file: string) => fileURLToPath(new URL(`../web/${file}`, import.meta.url));
-const phoenixJs = fileURLToPath(new URL('../../node_modules/phoenix/priv/static/phoenix.mjs', import.meta.url));
+const web = (file: string) => fromRoot('src', 'web', file);
+// Resolved as a browser's import would be (the package's ESM build), wherever npm put the package.
+const phoenixJs = fileURLToPath(import.meta.resolve('phoenix'));
 
 const ASSETS: ReadonlyArray<readonly [string, string, string]> = [
   ['/assets/app.js', web('app.js'), 'text/javascript; charset=utf-8'],

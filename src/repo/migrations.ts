@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type postgres from 'postgres';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
+import { fromRoot } from '../root.js';
 import { classify } from './errors.js';
 
 /**
@@ -17,7 +17,7 @@ import { classify } from './errors.js';
  * nor use what cannot run in one (CREATE INDEX CONCURRENTLY, VACUUM).
  */
 
-export const MIGRATIONS_DIR = resolve(fileURLToPath(new URL('../../sql', import.meta.url)));
+export const MIGRATIONS_DIR = fromRoot('sql');
 
 export type MigrationError =
   | { readonly kind: 'unreadable_dir'; readonly dir: string; readonly detail: string }

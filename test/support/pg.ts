@@ -1,12 +1,12 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { findHolder, inspectProcess, stopProcess } from '../../src/repo/embedded-leftover.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/repo/embedded.js';
+import { fromRoot } from '../../src/root.js';
 
 /** Scratch space of test runs, one directory per server, named `<kind>-<pid of its starter>-<random>`. */
-export const TEST_DATA = fileURLToPath(new URL('../../.test-data/', import.meta.url));
+export const TEST_DATA = fromRoot('.test-data');
 
 export function testDataDir(kind: 'run' | 'private' | 'bench'): string {
   mkdirSync(TEST_DATA, { recursive: true });

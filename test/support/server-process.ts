@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
-/** A real server process (`tsx src/main.ts`), its port read from its 'listening' log line. */
+/** A real server process (the compiled `dist/src/main.js`, as `npm start` runs it), its port read from its 'listening' log line. */
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly port: number;
@@ -15,9 +15,16 @@ export interface ServerProcess {
 /** Environment overrides; `undefined` removes a variable (e.g. DATABASE_URL, to get the embedded database). */
 export type Env = Record<string, string | undefined>;
 
-export function runServer(env: Env, script = 'src/main.ts'): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+export interface RunOptions {
+  /** A compiled entry point, from the repository root. */
+  readonly script?: string;
+  /** The node binary (another Node version, say); this one by default. */
+  readonly node?: string;
+}
+
+export function runServer(env: Env, { script = 'dist/src/main.js', node = process.execPath }: RunOptions = {}): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
   const merged: Env = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_PRETTY: '0', ...env };
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(node, ['--enable-source-maps', script], {
     env: Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -29,8 +36,8 @@ export function runServer(env: Env, script = 'src/main.ts'): { child: ChildProce
   return { child, lines, exited };
 }
 
-export async function startServerProcess(env: Env = {}, timeoutMs = 60_000): Promise<ServerProcess> {
-  const { child, lines, exited } = runServer(env);
+export async function startServerProcess(env: Env = {}, timeoutMs = 60_000, options: RunOptions = {}): Promise<ServerProcess> {
+  const { child, lines, exited } = runServer(env, options);
   const deadline = Date.now() + timeoutMs;
   let port: number | undefined;
   while (port === undefined) {

@@ -29,8 +29,7 @@ const PROGRESS_POLL_MS = 500;
 const QUIET_MS = 1_500;
 const MAX_DRAIN_MS = 30_000;
 const SETTLE_GRACE_MS = 60_000;
-const workerScript = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const tsxLoader = import.meta.resolve('tsx');
+const workerScript = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 export function endpoints(url: string): { httpUrl: string; wsUrl: string; host: string } {
   const parsed = new URL(url);
@@ -69,7 +68,7 @@ class Worker {
 }
 
 function spawnWorker(raiseSoftLimitTo: number | undefined): Worker {
-  const node = [process.execPath, '--import', tsxLoader, workerScript];
+  const node = [process.execPath, ...process.execArgv, workerScript];
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
   // A process may raise its own soft open-files limit up to the hard one; node cannot, so a shell does it and execs node.
   const child =
