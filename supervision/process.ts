@@ -519,8 +519,8 @@ function handleEnvelope(proc: Proc, envelope: Envelope): Proc | Promise<Proc> {
   return isPromise(result) ? result.then(() => proc) : proc;
 }
 
-// Shared by every actor rather than closures per process: under tsx (esbuild keepNames) each named
-// closure also gets a 256-byte property store, ~1 KiB per session across these and the session's child spec.
+// Shared by every actor rather than closures per process: with one process per session, a closure
+// per process is memory per session for nothing.
 function onNactCrash(_message: unknown, error: unknown, nctx: nact.SupervisionContext<Envelope, nact.ActorSystemRef>) {
   const proc = procs.get(Number(nctx.name.slice(ACTOR_PREFIX.length)));
   if (proc !== undefined) proc.exit ??= crash(error);
