@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -36,10 +37,45 @@ export const configSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // Processes serving one port (SO_REUSEPORT), one per core is the point; 1 is this process alone.
   WORKERS: positiveInt.max(64).default(1),
-}).refine((config) => config.WORKERS === 1 || config.PORT !== 0, {
-  path: ['WORKERS'],
-  message: 'needs a fixed PORT (with PORT=0 every worker would pick a port of its own)',
-});
+  // claim: a name is the first browser token's for good; open: an offline name may be taken by another browser.
+  NAMES: z.enum(['claim', 'open']).default('claim'),
+  // Signed tokens (JWT) from an application with its own accounts: one of the two, HS256 or RS256/ES256.
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 wants 256 bits)').optional(),
+  AUTH_JWT_PUBLIC_KEY: z
+    .string()
+    .transform((pem, ctx): SigningKey | typeof z.NEVER => {
+      const key = publicKey(pem);
+      if (typeof key === 'string') ctx.addIssue({ code: 'custom', message: key });
+      return typeof key === 'string' ? z.NEVER : key;
+    })
+    .optional(),
+})
+  .refine((config) => config.WORKERS === 1 || config.PORT !== 0, {
+    path: ['WORKERS'],
+    message: 'needs a fixed PORT (with PORT=0 every worker would pick a port of its own)',
+  })
+  .refine((config) => config.AUTH_JWT_SECRET === undefined || config.AUTH_JWT_PUBLIC_KEY === undefined, {
+    path: ['AUTH_JWT_PUBLIC_KEY'],
+    message: 'set AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY, not both',
+  });
+
+/** A verification key for signed tokens and the one algorithm it is used with (never what a token's header asks for). */
+export interface SigningKey {
+  readonly key: KeyObject;
+  readonly algorithm: 'RS256' | 'ES256';
+}
+
+function publicKey(pem: string): SigningKey | string {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    return 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)';
+  }
+  if (key.asymmetricKeyType === 'rsa') return { key, algorithm: 'RS256' };
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return { key, algorithm: 'ES256' };
+  return 'must be an RSA key (RS256) or a P-256 EC key (ES256)';
+}
 
 export type Config = z.infer<typeof configSchema>;
 

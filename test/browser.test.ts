@@ -120,11 +120,11 @@ describe('browser client', { skip, timeout: 300_000 }, () => {
     await bobTab.waitForOnline('alice', 1);
   });
 
-  test('a name online in another browser is refused, and the page says why', async () => {
+  test('a name another browser owns is refused, and the page says why', async () => {
     const impostor = await open(await person());
     await impostor.fillSignIn('Alice', 'general');
-    const error = await impostor.waitForFieldError('username', 'in use');
-    assert.match(error, /in use right now by someone in another browser/);
+    const error = await impostor.waitForFieldError('username', 'taken');
+    assert.match(error, /This name is taken by someone in another browser/);
     assert.equal(impostor.path, '/');
     await impostor.page.close();
   });

@@ -24,8 +24,11 @@ after(async () => {
 const count = async (table: 'users' | 'messages'): Promise<number> =>
   z.coerce.number().parse((await db.sql.unsafe(`SELECT count(*) AS n FROM ${table}`))[0]?.['n']);
 
+/** A browser's sign-in: its own token unless one is given (the same token is the same browser). */
+const signIn = (name: unknown, token = `token-${name}-${'x'.repeat(16)}`) => Accounts.signIn({ name, token, mode: 'claim' });
+
 async function user(name: string): Promise<Accounts.User> {
-  const created = await Accounts.getOrCreateUser(name);
+  const created = await signIn(name);
   assert.ok(created.ok, `user ${name} created`);
   return created.value;
 }
@@ -39,15 +42,16 @@ async function post(author: Accounts.User, room: string, body: string): Promise<
 describe('accounts', () => {
   it('gets or creates a user by name, one user whatever the case', async () => {
     const first = await user('Alice');
-    const again = await user('alice');
-    assert.equal(again.id, first.id);
-    assert.equal(again.name, 'Alice', 'the name keeps the case it was created with');
+    const again = await signIn('alice', `token-Alice-${'x'.repeat(16)}`);
+    assert.ok(again.ok);
+    assert.equal(again.value.id, first.id);
+    assert.equal(again.value.name, 'Alice', 'the name keeps the case it was created with');
     const listed = await Accounts.listUsers();
     assert.ok(listed.ok && listed.value.filter((u) => u.name.toLowerCase() === 'alice').length === 1);
   });
 
-  it('many first joins of one new name at once: every caller gets the same one user', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => Accounts.getOrCreateUser(i % 2 === 0 ? 'Racer' : 'racer')));
+  it('many first joins of one new name at once, from one browser: every caller gets the same one user', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => signIn(i % 2 === 0 ? 'Racer' : 'racer', 'one-browser-token-racer')));
     const ids = new Set(results.map((result) => (result.ok ? result.value.id : `error ${JSON.stringify(result)}`)));
     assert.equal(ids.size, 1, `one user for all: ${[...ids].join(', ')}`);
     const rows = await db.sql`SELECT name FROM users WHERE lower(name) = 'racer'`;
@@ -57,13 +61,13 @@ describe('accounts', () => {
   it('refuses bad names with a reason per field and stores nothing', async () => {
     const before = await count('users');
     for (const bad of ['', '   ', 'a'.repeat(31), 'has space', 'émile', '<b>', 42, null]) {
-      const result = await Accounts.getOrCreateUser(bad);
+      const result = await signIn(bad);
       assert.ok(!result.ok && result.error.reason === 'invalid_params', `refused ${JSON.stringify(bad)}`);
       assert.ok(!result.ok && result.error.reason === 'invalid_params' && typeof result.error.errors['params'] === 'string');
     }
     assert.equal(await count('users'), before);
-    assert.ok((await Accounts.getOrCreateUser('a'.repeat(30))).ok, '30 characters is fine');
-    assert.ok((await Accounts.getOrCreateUser('x_y-z.1')).ok, 'letters, digits and _ - . are fine');
+    assert.ok((await signIn('a'.repeat(30))).ok, '30 characters is fine');
+    assert.ok((await signIn('x_y-z.1')).ok, 'letters, digits and _ - . are fine');
   });
 });
 
@@ -122,7 +126,7 @@ describe('messages', () => {
 
   it('a row the database refuses fails alone; the rest of its batch is stored', async () => {
     const author = await user('batchmate');
-    const ghost: Accounts.User = { id: '00000000-0000-4000-8000-000000000000', name: 'ghost' };
+    const ghost: Accounts.User = { id: '00000000-0000-4000-8000-000000000000', name: 'ghost', credential: author.credential, ownsName: true };
     const before = await count('messages');
     const results = await Promise.all([
       Messages.createMessage(author, { room: 'mixed', body: 'one' }),

@@ -132,7 +132,7 @@ describe('chat over the stock phoenix.js client', () => {
     await eventually(() => metasOf('carol') === 0);
   });
 
-  it('a name online with another token is refused (username_taken); the owner keeps chatting', async () => {
+  it('a name is the first browser token\'s: another token is refused (username_taken), online or not; the owner keeps chatting', async () => {
     const owner = new Member('dave', 'names');
     await owner.join();
     const impostor = new Member('Dave', 'names', 'someone-else');
@@ -140,9 +140,10 @@ describe('chat over the stock phoenix.js client', () => {
     assert.deepEqual(refused, { status: 'error', response: { reason: 'username_taken' } });
     assert.equal((await owner.say('still here')).status, 'ok');
     owner.socket.disconnect();
-    await sleep(100);
     const later = new Member('dave', 'names', 'someone-else');
-    assert.equal((await later.join()).status, 'ok', 'once the owner is gone, the name is free');
+    assert.deepEqual(await later.join(), { status: 'error', response: { reason: 'username_taken' } }, 'the owner being gone changes nothing');
+    const back = new Member('dave', 'names');
+    assert.equal((await back.join()).status, 'ok', 'the owner comes back to the name');
   });
 
   it('delete_msg: author only, broadcast as msg_deleted; load_older pages back', async () => {

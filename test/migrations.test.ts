@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { describeMigrationError, migrate } from '../src/repo/migrations.js';
+import { MIGRATIONS_DIR, describeMigrationError, migrate } from '../src/repo/migrations.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
 
 const log = pino({ level: 'silent' });
@@ -48,7 +48,7 @@ async function rejectedWith(query: Promise<unknown>, code: string, constraint?: 
 describe('the migration runner', () => {
   it('creates the schema on a fresh database, and applies nothing the second time', async () => {
     const db = await emptyDatabase();
-    assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: ['001_init.sql'] } });
+    assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: ['001_init.sql', '002_identity.sql'] } });
     const tables = await db.sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`;
     assert.deepEqual(names(tables, 'table_name'), ['messages', 'schema_migrations', 'users']);
     const indexes = await db.sql`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`;
@@ -57,17 +57,43 @@ describe('the migration runner', () => {
       'messages_room_id_idx',
       'messages_search_idx',
       'messages_user_id_idx',
+      'messages_user_nonce_idx',
       'schema_migrations_pkey',
+      'users_external_id_idx',
       'users_name_lower_idx',
       'users_pkey',
     ]);
     const recorded = z
       .array(z.object({ version: z.number(), name: z.string(), checksum: z.string().regex(/^[0-9a-f]{64}$/), applied_at: z.date() }))
       .parse(await db.sql`SELECT * FROM schema_migrations`);
-    assert.deepEqual(recorded.map((r) => [r.version, r.name]), [[1, '001_init.sql']]);
+    assert.deepEqual(recorded.map((r) => [r.version, r.name]), [
+      [1, '001_init.sql'],
+      [2, '002_identity.sql'],
+    ]);
 
     assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: [] } });
-    assert.deepEqual(await versions(db.sql), [1]);
+    assert.deepEqual(await versions(db.sql), [1, 2]);
+  });
+
+  it('upgrades a database made by the old schema in place: its users and messages stay, the new columns come empty', async () => {
+    const db = await emptyDatabase();
+    // The schema as it was before names were claimed: 001 alone, with rows in it.
+    const old = sqlDir({ '001_init.sql': readFileSync(join(MIGRATIONS_DIR, '001_init.sql'), 'utf8') });
+    assert.deepEqual(await migrate(db.sql, { dir: old, log }), { ok: true, value: { applied: ['001_init.sql'] } });
+    const [alice] = await db.sql`INSERT INTO users (name) VALUES ('alice') RETURNING id`;
+    await db.sql`INSERT INTO messages (room, user_id, body) SELECT 'lobby', ${String(alice?.['id'])}, 'before ' || n FROM generate_series(1, 3) n`;
+
+    assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: ['002_identity.sql'] } });
+    const users = await db.sql`SELECT name, token_hash, external_id FROM users`;
+    assert.deepEqual(users.map((u) => ({ ...u })), [{ name: 'alice', token_hash: null, external_id: null }]);
+    const messages = await db.sql`SELECT body, author_token_hash, nonce FROM messages ORDER BY id`;
+    assert.deepEqual(
+      messages.map((m) => ({ ...m })),
+      ['before 1', 'before 2', 'before 3'].map((body) => ({ body, author_token_hash: null, nonce: null })),
+    );
+    // The new rules hold on the upgraded table: one row per user and nonce.
+    await db.sql`INSERT INTO messages (room, user_id, body, nonce) VALUES ('lobby', ${String(alice?.['id'])}, 'once', 'n-1')`;
+    await rejectedWith(db.sql`INSERT INTO messages (room, user_id, body, nonce) VALUES ('lobby', ${String(alice?.['id'])}, 'twice', 'n-1')`, '23505', 'messages_user_nonce_idx');
   });
 
   it('two runners at once on separate connections apply each migration exactly once, and both succeed', async () => {
@@ -90,7 +116,7 @@ describe('the migration runner', () => {
     const other = postgres(db.url, { max: 1, onnotice: () => {} });
     cleanups.push(() => other.end());
     const results = await Promise.all([migrate(db.sql, { log }), migrate(other, { log })]);
-    assert.deepEqual(results.flatMap((r) => (r.ok ? r.value.applied : [describeMigrationError(r.error)])), ['001_init.sql']);
+    assert.deepEqual(results.flatMap((r) => (r.ok ? r.value.applied : [describeMigrationError(r.error)])), ['001_init.sql', '002_identity.sql']);
   });
 
   it('stops with an error naming a migration changed after it was applied', async () => {

@@ -41,7 +41,7 @@ const repoPid = () => whereis(name('repo'));
 
 describe('Repo when the database goes away', () => {
   it('answers db_unavailable within a bounded time, does not crash-loop, and recovers by itself', async () => {
-    const author = await Accounts.getOrCreateUser('survivor');
+    const author = await Accounts.signIn({ name: 'survivor', token: 'survivor-token-0123456789', mode: 'claim' });
     assert.ok(author.ok);
     assert.ok((await Messages.createMessage(author.value, { room: 'outage', body: 'before' })).ok);
     const pidBefore = repoPid();
@@ -71,7 +71,7 @@ describe('Repo when the database goes away', () => {
   });
 
   it('a killed Repo is restarted; callers in flight get an error at once, not a hang', async () => {
-    const author = await Accounts.getOrCreateUser('inflight');
+    const author = await Accounts.signIn({ name: 'inflight', token: 'inflight-token-0123456789', mode: 'claim' });
     assert.ok(author.ok);
     const pid = repoPid();
     assert.ok(pid);

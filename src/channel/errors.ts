@@ -49,8 +49,10 @@ export const Reason = {
   frameTooLarge: 'frame_too_large',
   /** Binary push to a server that only speaks JSON payloads. */
   binaryNotSupported: 'binary_not_supported',
-  /** Join refused: another user holds that name in the room. */
+  /** Join refused: the name belongs to someone else (another browser's token, or another signed user). */
   usernameTaken: 'username_taken',
+  /** Join refused for now: who holds the name could not be told (Presence did not answer); the client retries. */
+  unavailable: 'unavailable',
   /** Join params or push payload failed validation (zod). */
   invalidParams: 'invalid_params',
   /** The database could not be reached or timed out; the operation may be retried by the user. */
@@ -97,6 +99,8 @@ export const CloseReason = {
   rateLimited: 'rate_limited',
   sessionCrashed: 'session_crashed',
   restart: 'restart',
+  /** The signed token the socket connected with expired: the client reconnects with a fresh one. */
+  tokenExpired: 'token_expired',
 } as const;
 
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

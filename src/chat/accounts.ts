@@ -1,49 +1,185 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
+import * as Presence from '../presence/presence.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import * as Repo from '../repo/repo.js';
 import { userRow } from '../repo/rows.js';
 import { fromRepo, invalid, type ChatError } from './errors.js';
 import { userName } from './schemas.js';
 
-/** The accounts context: users are named, and a name is theirs whatever its case. */
+/**
+ * The accounts context: who a user is, and whose a name is.
+ *
+ * A browser signs in with a name and a random token of its own. With names
+ * claimed (NAMES=claim, the default) the first token to sign in with a name
+ * owns it for good; with NAMES=open a name is held by the browser that last
+ * signed in with it, and another may take it while it is offline. An
+ * application with accounts of its own signs a token instead (see SignedUser):
+ * then the user is its `sub`, and its name comes with it.
+ */
+
+export type NamesMode = 'claim' | 'open';
 
 export interface User {
   readonly id: string;
   readonly name: string;
+  /** SHA-256 (hex) of what signed in: the browser's token, or the signed user's sub. Messages record it as their author. */
+  readonly credential: string;
+  /** The sign-in proved the name is this user's for good (claimed, or signed), not only held while online. */
+  readonly ownsName: boolean;
+}
+
+/** A user an application vouched for with a signed token (JWT): its stable id and display name. */
+export interface SignedUser {
+  readonly sub: string;
+  readonly name: string;
+  /** When the token expires (seconds since the epoch), if it does. */
+  readonly exp: number | undefined;
 }
 
 /** Where the list of users changes: `user_joined { name }` is broadcast here when a user first appears. */
 export const USERS_TOPIC = 'users:lobby';
 
-const upserted = userRow.extend({ created: z.boolean() });
+/** NAMES=open: a name its holder signed in with this recently is not taken over (other nodes may not see the holder online yet). */
+export const OPEN_HOLD_MS = 5_000;
 
-/** Gets the user with this name (ignoring case), creating it on first use. */
-export async function getOrCreateUser(input: unknown): Promise<Result<User, ChatError>> {
-  const parsed = userName.safeParse(input);
-  if (!parsed.success) return err(invalid(parsed.error));
-  const name = parsed.data;
-  const result = await Repo.run(async (sql) => {
-    // A returning user is a read: every join signs in, and a write per join would cost a WAL flush each.
-    // Only a new name is inserted; two first joins racing on it both end with the one row.
-    const rows = await sql`
-      WITH found AS (SELECT id, name, inserted_at FROM users WHERE lower(name) = lower(${name})),
-      inserted AS (
-        INSERT INTO users (name) SELECT ${name} WHERE NOT EXISTS (SELECT 1 FROM found)
-        ON CONFLICT ((lower(name))) DO NOTHING
-        RETURNING id, name, inserted_at)
-      SELECT id, name, inserted_at, false AS created FROM found
-      UNION ALL SELECT id, name, inserted_at, true AS created FROM inserted`;
-    // The race's loser saw neither row in its snapshot; the winner's is committed by now.
-    const row = rows[0] ?? (await sql`SELECT id, name, inserted_at, false AS created FROM users WHERE lower(name) = lower(${name})`)[0];
-    return upserted.parse(row);
-  });
-  if (!result.ok) return err(fromRepo(result.error));
-  if (result.value.created) PubSub.broadcast(USERS_TOPIC, 'user_joined', { name: result.value.name });
-  return ok({ id: result.value.id, name: result.value.name });
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+export const browserCredential = (token: string): string => sha256(token);
+export const signedCredential = (sub: string): string => sha256(`sub:${sub}`);
+/** The short form Presence metas carry (`tk`): a client tells its own tabs from someone else's, never seeing the token. */
+export const presenceTag = (credential: string): string => credential.slice(0, 12);
+
+const holderRow = z.object({ id: z.string().uuid(), name: z.string(), token_hash: z.string().nullable(), signed: z.boolean(), recent: z.boolean(), fresh: z.boolean() });
+const idName = z.object({ id: z.string().uuid(), name: z.string() });
+
+type Decision =
+  | { readonly kind: 'signed_in'; readonly id: string; readonly name: string; readonly created: boolean }
+  | { readonly kind: 'taken' }
+  | { readonly kind: 'held_by_other'; readonly id: string; readonly holder: string };
+
+type Sql = Parameters<Repo.Job<unknown>>[0];
+
+/**
+ * One pass of the browser sign-in, reading first and writing only what changes
+ * the name's owner: a returning user is a read (every join signs in, and a write
+ * per join would cost a WAL flush each). Every write is conditional on what was
+ * read, so two sign-ins racing on a name cannot both win; the loser reads again.
+ */
+async function decideBrowser(sql: Sql, name: string, credential: string, mode: NamesMode): Promise<Decision | 'again'> {
+  const [found] = await sql`
+    SELECT id, name, token_hash, external_id IS NOT NULL AS signed,
+      coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 1000}), false) AS recent,
+      coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 2000}), false) AS fresh
+    FROM users WHERE lower(name) = lower(${name})`;
+  if (found === undefined) {
+    const [created] = await sql`
+      INSERT INTO users (name, token_hash, held_at) VALUES (${name}, ${credential}, now())
+      ON CONFLICT DO NOTHING RETURNING id, name`;
+    if (created === undefined) return 'again';
+    const row = idName.parse(created);
+    return { kind: 'signed_in', id: row.id, name: row.name, created: true };
+  }
+  const row = holderRow.parse(found);
+  // A user an application signed in is never a browser's to claim.
+  if (row.signed) return { kind: 'taken' };
+  if (row.token_hash === null) {
+    // Made before names were claimed: the first browser to come back claims it.
+    const [claimed] = await sql`UPDATE users SET token_hash = ${credential}, held_at = now() WHERE id = ${row.id} AND token_hash IS NULL RETURNING id`;
+    return claimed === undefined ? 'again' : { kind: 'signed_in', id: row.id, name: row.name, created: false };
+  }
+  if (row.token_hash === credential) {
+    if (mode === 'claim' || row.fresh) return { kind: 'signed_in', id: row.id, name: row.name, created: false };
+    const [held] = await sql`UPDATE users SET held_at = now() WHERE id = ${row.id} AND token_hash = ${credential} RETURNING id`;
+    return held === undefined ? 'again' : { kind: 'signed_in', id: row.id, name: row.name, created: false };
+  }
+  if (mode === 'claim' || row.recent) return { kind: 'taken' };
+  return { kind: 'held_by_other', id: row.id, holder: row.token_hash };
 }
 
-export async function listUsers(): Promise<Result<User[], ChatError>> {
+/** NAMES=open: whether anyone but this browser is online under the name; an error when Presence cannot say. */
+async function othersOnline(name: string, credential: string): Promise<Result<boolean, ChatError>> {
+  const metas = await Presence.metas(USERS_TOPIC, name);
+  if (!metas.ok) return err({ reason: 'unavailable' });
+  return ok(metas.value.some((meta) => meta['tk'] !== presenceTag(credential)));
+}
+
+async function signInBrowser(name: string, credential: string, mode: NamesMode): Promise<Result<User, ChatError>> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const decided = await Repo.run((sql) => decideBrowser(sql, name, credential, mode));
+    if (!decided.ok) return err(fromRepo(decided.error));
+    const decision = decided.value;
+    if (decision === 'again') continue;
+    if (decision.kind === 'taken') return err({ reason: 'username_taken' });
+    if (decision.kind === 'signed_in') {
+      if (decision.created) PubSub.broadcast(USERS_TOPIC, 'user_joined', { name: decision.name });
+      return ok({ id: decision.id, name: decision.name, credential, ownsName: mode === 'claim' });
+    }
+    // Held by another browser, which signed in a while ago: taken over only if it is offline now.
+    const online = await othersOnline(name, credential);
+    if (!online.ok) return online;
+    if (online.value) return err({ reason: 'username_taken' });
+    const taken = await Repo.run(async (sql) => {
+      const rows = await sql`
+        UPDATE users SET token_hash = ${credential}, held_at = now()
+        WHERE id = ${decision.id} AND token_hash = ${decision.holder}
+          AND (held_at IS NULL OR held_at <= now() - make_interval(secs => ${OPEN_HOLD_MS / 1000}))
+        RETURNING id, name`;
+      return rows[0] === undefined ? undefined : idName.parse(rows[0]);
+    });
+    if (!taken.ok) return err(fromRepo(taken.error));
+    if (taken.value === undefined) return err({ reason: 'username_taken' });
+    return ok({ id: taken.value.id, name: taken.value.name, credential, ownsName: false });
+  }
+  // Three passes, each losing a race on this name: whoever won holds it now.
+  return err({ reason: 'username_taken' });
+}
+
+async function signInSigned(signed: SignedUser): Promise<Result<User, ChatError>> {
+  const credential = signedCredential(signed.sub);
+  const result = await Repo.run(async (sql) => {
+    const find = async () => {
+      const [row] = await sql`SELECT id, name FROM users WHERE external_id = ${signed.sub}`;
+      return row === undefined ? undefined : idName.parse(row);
+    };
+    let row = await find();
+    let created = false;
+    if (row === undefined) {
+      const [inserted] = await sql`INSERT INTO users (name, external_id) VALUES (${signed.name}, ${signed.sub}) ON CONFLICT DO NOTHING RETURNING id, name`;
+      created = inserted !== undefined;
+      // Not inserted: this sub was inserted meanwhile (found now), or someone else has the name.
+      row = inserted === undefined ? await find() : idName.parse(inserted);
+      if (row === undefined) return 'taken' as const;
+    } else if (row.name !== signed.name) {
+      // Renamed in the application: the display name follows, unless another user has it.
+      const [renamed] = await sql`
+        UPDATE users SET name = ${signed.name}, updated_at = now() WHERE id = ${row.id}
+          AND NOT EXISTS (SELECT 1 FROM users other WHERE lower(other.name) = lower(${signed.name}) AND other.id <> ${row.id})
+        RETURNING id, name`;
+      if (renamed === undefined) return 'taken' as const;
+      row = idName.parse(renamed);
+    }
+    return { ...row, created };
+  });
+  if (!result.ok) return err(fromRepo(result.error));
+  if (result.value === 'taken') return err({ reason: 'username_taken' });
+  if (result.value.created) PubSub.broadcast(USERS_TOPIC, 'user_joined', { name: result.value.name });
+  return ok({ id: result.value.id, name: result.value.name, credential, ownsName: true });
+}
+
+/**
+ * Signs a user in: a browser with `{ name, token }` under the names mode, or a
+ * user the application signed. `username_taken` when the name is someone
+ * else's; `unavailable` when that cannot be decided now (try again).
+ */
+export async function signIn(who: { readonly name: unknown; readonly token: string; readonly mode: NamesMode } | SignedUser): Promise<Result<User, ChatError>> {
+  if ('sub' in who) return signInSigned(who);
+  const parsed = userName.safeParse(who.name);
+  if (!parsed.success) return err(invalid(parsed.error));
+  return signInBrowser(parsed.data, browserCredential(who.token), who.mode);
+}
+
+export async function listUsers(): Promise<Result<Array<Pick<User, 'id' | 'name'>>, ChatError>> {
   const result = await Repo.run(async (sql) =>
     z.array(userRow).parse(await sql`SELECT id, name, inserted_at FROM users ORDER BY lower(name)`),
   );

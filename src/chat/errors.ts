@@ -9,7 +9,11 @@ export type ChatError =
   | { readonly reason: 'invalid_params'; readonly errors: Readonly<Record<string, string>> }
   | { readonly reason: 'db_unavailable' }
   | { readonly reason: 'not_found' }
-  | { readonly reason: 'forbidden' };
+  | { readonly reason: 'forbidden' }
+  /** The name is someone else's. */
+  | { readonly reason: 'username_taken' }
+  /** It cannot be decided now (Presence did not answer); the client tries again. */
+  | { readonly reason: 'unavailable' };
 
 export function invalid(error: z.ZodError): ChatError {
   const errors: Record<string, string> = {};

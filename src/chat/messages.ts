@@ -6,7 +6,7 @@ import * as Repo from '../repo/repo.js';
 import { messageRow, type MessageRow, type StoredMessageRow } from '../repo/rows.js';
 import type { User } from './accounts.js';
 import { fromRepo, invalid, type ChatError } from './errors.js';
-import { messageBody, messageId, roomName, searchQuery } from './schemas.js';
+import { messageBody, messageId, messageNonce, roomName, searchQuery } from './schemas.js';
 
 /** The messages context: what is stored, who may delete it, how history is read. */
 
@@ -32,24 +32,26 @@ const toChat = (row: MessageRow): ChatMessage => ({
 
 const rows = z.array(messageRow);
 
-const newMessage = z.object({ room: roomName, body: messageBody });
+const newMessage = z.object({ room: roomName, body: messageBody, nonce: messageNonce.optional() });
 
 /**
  * Stores a message. `announce` makes the broadcast that tells of it, which goes
  * out once it is committed, in id order with the room's other messages, on
- * every node; on any error nothing is stored and nothing goes out.
+ * every node; on any error nothing is stored and nothing goes out. A `nonce`
+ * the user already sent with makes nothing new: the first message comes back,
+ * and is not announced again (a retry after a lost reply).
  */
 export async function createMessage(
   user: User,
-  input: { readonly room: unknown; readonly body: unknown },
+  input: { readonly room: unknown; readonly body: unknown; readonly nonce?: unknown },
   announce?: (message: ChatMessage) => Broadcast,
 ): Promise<Result<ChatMessage, ChatError>> {
   const parsed = newMessage.safeParse(input);
   if (!parsed.success) return err(invalid(parsed.error));
-  const { room, body } = parsed.data;
+  const { room, body, nonce } = parsed.data;
   const toMessage = (row: StoredMessageRow): ChatMessage => toChat({ ...row, user_name: user.name });
   const stored = await Repo.insertMessage(
-    { room, userId: user.id, body },
+    { room, userId: user.id, body, author: user.credential, nonce },
     announce === undefined ? undefined : (row) => announce(toMessage(row)),
   );
   if (!stored.ok) return err(fromRepo(stored.error));
@@ -112,20 +114,28 @@ export function before(roomInput: unknown, beforeId: unknown, limit = PAGE_LIMIT
   return newestOfRoom(roomInput, limit, (sql) => sql`AND m.id < ${id.data}`);
 }
 
+const authorRow = z.object({ room: z.string(), user_id: z.string(), author_token_hash: z.string().nullable() }).optional();
+
+/**
+ * Whether `user` wrote the message: the same credential signed in (the same
+ * browser token, or the same signed user). A message from before authors were
+ * recorded is its user's, where the name is owned for good (not NAMES=open).
+ */
+const wrote = (user: User, row: NonNullable<z.infer<typeof authorRow>>): boolean =>
+  row.author_token_hash === null ? user.ownsName && row.user_id === user.id : row.author_token_hash === user.credential;
+
 /** Deletes (softly) a message; only its author may. Returns the room it was in. */
 export async function deleteMessage(user: User, idInput: unknown): Promise<Result<{ id: number; room: string }, ChatError>> {
   const id = messageId.safeParse(idInput);
   if (!id.success) return err(invalid(id.error));
   const result = await Repo.run(async (sql) => {
-    const owned = z.object({ room: z.string(), user_id: z.string() }).optional().parse(
-      (await sql`SELECT room, user_id FROM messages WHERE id = ${id.data} AND deleted_at IS NULL`)[0],
-    );
-    if (owned === undefined) return 'not_found' as const;
-    if (owned.user_id !== user.id) return 'forbidden' as const;
+    const found = authorRow.parse((await sql`SELECT room, user_id, author_token_hash FROM messages WHERE id = ${id.data} AND deleted_at IS NULL`)[0]);
+    if (found === undefined) return 'not_found' as const;
+    if (!wrote(user, found)) return 'forbidden' as const;
     const deleted = await sql`
       UPDATE messages SET deleted_at = now(), updated_at = now()
-      WHERE id = ${id.data} AND user_id = ${user.id} AND deleted_at IS NULL RETURNING id`;
-    return deleted.length === 1 ? { id: id.data, room: owned.room } : ('not_found' as const);
+      WHERE id = ${id.data} AND deleted_at IS NULL RETURNING id`;
+    return deleted.length === 1 ? { id: id.data, room: found.room } : ('not_found' as const);
   });
   if (!result.ok) return err(fromRepo(result.error));
   return typeof result.value === 'string' ? err({ reason: result.value }) : ok(result.value);

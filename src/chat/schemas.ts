@@ -22,6 +22,9 @@ export const messageBody = z
   // PostgreSQL text cannot hold NUL: refused here with a reason, not by the database as a failed write.
   .refine((body) => !body.includes('\u0000'), 'must not contain NUL characters');
 
+/** A client's id for one send, so that a retry is known for one (PROTOCOL: new_msg). */
+export const messageNonce = z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters');
+
 export const messageId = z.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive');
 
 export const searchQuery = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(200, 'is too long');

@@ -1,6 +1,8 @@
 import type { WebSocket } from '@btc-vision/uwebsockets.js';
 import type { Pid } from '../../supervision/index.js';
+import { CloseCode, CloseReason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
+import type { SignedUser } from '../chat/accounts.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Fastlane } from './fastlane.js';
 
@@ -15,6 +17,8 @@ import type { Fastlane } from './fastlane.js';
  */
 export interface ConnData {
   conn: Conn | undefined;
+  /** Who the socket's signed token says it is (AUTH_JWT_*), verified at the upgrade. */
+  readonly signed: SignedUser | undefined;
 }
 
 export class Conn {
@@ -38,13 +42,25 @@ export class Conn {
   backedUp = false;
   /** Set by fence(): no broadcast may reach this socket until a fresh Session recovers it. */
   fenced = false;
+  /** Closes the socket when its signed token expires. */
+  private expiry: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     readonly id: string,
     private readonly ws: WebSocket<ConnData>,
     readonly fastlane: Fastlane,
     readonly remote: string,
-  ) {}
+    readonly signed: SignedUser | undefined = undefined,
+  ) {
+    if (signed?.exp !== undefined) this.expireAt(signed.exp * 1000);
+  }
+
+  /** The client reconnects (phoenix.js does after any close it did not make) and brings a fresh token. */
+  private expireAt(ms: number): void {
+    // Timers cap at 2^31-1 ms (~24.8 days): a longer token is looked at again then.
+    const wait = Math.min(Math.max(0, ms - Date.now()), 2 ** 31 - 1);
+    this.expiry = setTimeout(() => (Date.now() >= ms ? this.close(CloseCode.policyViolation, CloseReason.tokenExpired) : this.expireAt(ms)), wait);
+  }
 
   /** Writes one frame; false when the socket is gone or the frame was dropped for backpressure. */
   send(frame: string): boolean {
@@ -115,12 +131,13 @@ export class Conn {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
-    this.closed = true;
+    this.markClosed();
     this.ws.end(code, reason);
   }
 
   /** Called from the uWS close callback: the ws object must not be touched again. */
   markClosed(): void {
     this.closed = true;
+    clearTimeout(this.expiry);
   }
 }

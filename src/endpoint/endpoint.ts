@@ -15,6 +15,7 @@ import { adminRoutes } from './admin.js';
 import { conns } from './conns.js';
 import { Fastlane } from './fastlane.js';
 import { healthRoute } from './health.js';
+import { tokenVerifier } from './jwt.js';
 import { sendJson } from './http.js';
 import { metricsRoute } from './metrics-route.js';
 import { socketBehavior } from './socket.js';
@@ -49,14 +50,15 @@ const http: GenServer<EndpointArgs, State, HttpProtocol> = {
     const sessions = whereis(SESSIONS);
     if (sessions === undefined) throw new Error('the Sessions supervisor is not running');
     const app = uws().App();
+    const verifyToken = tokenVerifier(config);
     const fastlane = new Fastlane(app);
     ctx.owns(conns.startSampling(config.SLOW_READER_BYTES));
     healthRoute(app, nodeName, startedAt);
     metricsRoute(app, conns);
     // Without a token the admin routes do not exist: /admin/* falls through to 404 below.
     if (config.ADMIN_TOKEN !== undefined) adminRoutes(app, { token: config.ADMIN_TOKEN, conns });
-    staticRoutes(app);
-    app.ws('/socket/websocket', socketBehavior({ config, sessions: sessions as SupervisorPid, fastlane, conns, log: ctx.log }));
+    staticRoutes(app, { names: config.NAMES, signed: verifyToken !== undefined });
+    app.ws('/socket/websocket', socketBehavior({ config, verifyToken, sessions: sessions as SupervisorPid, fastlane, conns, log: ctx.log }));
     app.any('/*', (res) => sendJson(res, '404 Not Found', { error: 'not_found' }));
     PubSub.setSocketPublisher((broadcast) => fastlane.publish(broadcast));
     ctx.owns(() => PubSub.setSocketPublisher(undefined));

@@ -12,6 +12,7 @@ import type { SessionConfig } from '../session/state.js';
 import { Conn, type ConnData } from './conn.js';
 import type { Conns } from './conns.js';
 import type { Fastlane } from './fastlane.js';
+import { REFUSALS, type VerifyToken } from './jwt.js';
 import { checkOrigin } from './origin.js';
 
 /**
@@ -29,6 +30,8 @@ const MAX_INBOX = 1_000;
 
 export interface SocketDeps {
   readonly config: Config;
+  /** Set when sockets must bring a signed token (AUTH_JWT_*). */
+  readonly verifyToken: VerifyToken | undefined;
   readonly sessions: SupervisorPid;
   readonly fastlane: Fastlane;
   readonly conns: Conns;
@@ -42,7 +45,7 @@ function refuse(res: HttpResponse, status: string, reason: string): void {
   res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(reason));
 }
 
-function upgrade(config: Config) {
+function upgrade(config: Config, verifyToken: VerifyToken | undefined) {
   return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
     const query = new URLSearchParams(req.getQuery() ?? '');
     const vsn = query.get('vsn');
@@ -62,7 +65,24 @@ function upgrade(config: Config) {
     // phoenix.js with an authToken offers "phoenix" plus a token protocol; the answer must be "phoenix".
     const offered = protocols.split(',').map((p) => p.trim());
     const protocol = offered.includes('phoenix') ? 'phoenix' : '';
-    res.upgrade<ConnData>({ conn: undefined }, key, protocol, extensions, context);
+    if (verifyToken === undefined) {
+      res.upgrade<ConnData>({ conn: undefined, signed: undefined }, key, protocol, extensions, context);
+      return;
+    }
+    // Verifying is asynchronous: req is gone after this returns, res lives until it is answered or aborted.
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void verifyToken(query.get('token')).then((verified) => {
+      if (aborted) return;
+      if (!verified.ok) {
+        Metrics.authRefused(verified.error.reason);
+        refuse(res, '403 Forbidden', `${verified.error.reason}: ${REFUSALS[verified.error.reason]}`);
+        return;
+      }
+      res.cork(() => res.upgrade<ConnData>({ conn: undefined, signed: verified.value }, key, protocol, extensions, context));
+    });
   };
 }
 
@@ -77,6 +97,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
   const sessionConfig: SessionConfig = {
     maxChannels: config.MAX_CHANNELS,
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SEC, burst: config.RATE_LIMIT_BURST },
+    names: config.NAMES,
   };
   const decodeOptions = { maxBytes: config.MAX_FRAME_BYTES, allowBinary: false };
   return {
@@ -87,10 +108,10 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
     sendPingsAutomatically: false,
     maxBackpressure: config.SLOW_READER_BYTES,
     closeOnBackpressureLimit: true,
-    upgrade: upgrade(config),
+    upgrade: upgrade(config, deps.verifyToken),
     open: (ws) => {
       const remote = Buffer.from(ws.getRemoteAddressAsText()).toString();
-      const conn = new Conn(nextSessionId(), ws, deps.fastlane, remote);
+      const conn = new Conn(nextSessionId(), ws, deps.fastlane, remote, ws.getUserData().signed);
       ws.getUserData().conn = conn;
       deps.conns.add(conn);
       void startChild(deps.sessions, sessionSpec(conn, sessionConfig)).then((started) => {

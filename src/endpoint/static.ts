@@ -27,13 +27,21 @@ function serve(app: TemplatedApp, path: string, body: Buffer, type: string): voi
   });
 }
 
-export function staticRoutes(app: TemplatedApp): void {
+/** How people sign in here, which the page follows: a name and a browser token (claimed or open), or a signed token. */
+export interface PageMode {
+  readonly names: 'claim' | 'open';
+  readonly signed: boolean;
+}
+
+export function staticRoutes(app: TemplatedApp, mode: PageMode): void {
   for (const [path, file, type] of ASSETS) {
     if (existsSync(file)) serve(app, path, readFileSync(file), type);
   }
   const index = web('index.html');
   if (!existsSync(index)) return;
-  const page = readFileSync(index);
+  const page = Buffer.from(
+    readFileSync(index, 'utf8').replace('data-names="claim" data-auth="browser"', `data-names="${mode.names}" data-auth="${mode.signed ? 'jwt' : 'browser'}"`),
+  );
   serve(app, '/', page, 'text/html; charset=utf-8');
   app.get('/rooms/:name', (res, req) => {
     const name = req.getParameter(0) ?? '';

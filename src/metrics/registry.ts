@@ -65,6 +65,13 @@ const giveUps = new Counter({
   registers: [registry],
 });
 
+const authRefused = new Counter({
+  name: 'chat_auth_refused_total',
+  help: 'WebSocket upgrades refused for their signed token, by reason (missing, malformed, bad_signature, expired, bad_claims).',
+  labelNames: ['reason'],
+  registers: [registry],
+});
+
 const socketsOpen = new Gauge({ name: 'chat_sockets_open', help: 'Open WebSockets.', registers: [registry] });
 const sessions = new Gauge({ name: 'chat_sessions', help: 'Session actors (children of the Sessions supervisor).', registers: [registry] });
 const mailbox = new Gauge({
@@ -114,6 +121,9 @@ export const Metrics = {
   },
   fanout(seconds: number): void {
     fanout.observe(seconds);
+  },
+  authRefused(reason: string): void {
+    authRefused.inc({ reason });
   },
   /** The supervision tree's observer (see Parent.observer). */
   supervisorEvent(event: SupervisorEvent): void {

@@ -11,11 +11,22 @@ export interface NewMessage {
   readonly room: string;
   readonly userId: string;
   readonly body: string;
+  /** Hash of the credential that wrote it (see Accounts.User.credential). */
+  readonly author?: string | undefined;
+  /** The client's id for this send: one row per user and nonce, whatever the retries. */
+  readonly nonce?: string | undefined;
 }
 
 const bigintId = z.union([z.string(), z.number()]).transform(Number);
 const ids = z.array(z.object({ id: bigintId }));
 const insertedRow = z.object({ id: bigintId, inserted_at: z.date() });
+
+/**
+ * What became of a message to store: its row, and whether it is one stored
+ * before under the same user and nonce (nothing new was written: it must not
+ * be announced again).
+ */
+export type Stored = StoredMessageRow & { readonly repeated?: true };
 
 /**
  * NOTIFYs a batch sends inside its own transaction, made from the rows it
@@ -24,7 +35,7 @@ const insertedRow = z.object({ id: bigintId, inserted_at: z.date() });
 export interface InCommitNotify {
   readonly channel: string;
   /** One entry per message of the batch, undefined where it was not stored. */
-  readonly payloads: (stored: ReadonlyArray<StoredMessageRow | undefined>) => readonly string[];
+  readonly payloads: (stored: ReadonlyArray<Stored | undefined>) => readonly string[];
 }
 
 /** Advisory locks of the messages table's rooms: the first key of pg_advisory_xact_lock(int, int). */
@@ -58,47 +69,64 @@ async function reserveIds(tx: postgres.TransactionSql, count: number): Promise<n
 async function sendNotifications(
   tx: postgres.TransactionSql,
   notify: InCommitNotify | undefined,
-  stored: ReadonlyArray<StoredMessageRow | undefined>,
+  stored: ReadonlyArray<Stored | undefined>,
 ): Promise<void> {
   const payloads = notify === undefined ? [] : notify.payloads(stored);
   if (payloads.length === 0) return;
   await tx`SELECT pg_notify(${notify?.channel ?? ''}, p) FROM jsonb_array_elements_text(${JSON.stringify(payloads)}::text::jsonb) AS t(p)`;
 }
 
+/** The rows stored before under the batch's (user, nonce) pairs that the INSERT skipped, by `user nonce`. */
+async function repeatsOf(sql: Queries, skipped: readonly NewMessage[]): Promise<Map<string, StoredMessageRow>> {
+  if (skipped.length === 0) return new Map();
+  const json = JSON.stringify(skipped.map((m) => [m.userId, m.nonce]));
+  const rows = await sql`
+    SELECT m.id, m.room, m.user_id, m.body, m.inserted_at, m.nonce
+    FROM jsonb_array_elements(${json}::text::jsonb) AS t(e)
+    JOIN messages m ON m.user_id = (e->>0)::uuid AND m.nonce = e->>1`;
+  const found = z.array(storedMessageRow.extend({ nonce: z.string() })).parse(rows);
+  return new Map(found.map(({ nonce, ...row }) => [`${row.user_id} ${nonce}`, row]));
+}
+
 /**
  * Group commit: many messages, one statement, each with its reserved id. The
  * batch travels as one JSON parameter: postgres.js can mis-serialise text arrays
- * on a fresh connection, before it has fetched the array types.
+ * on a fresh connection, before it has fetched the array types. A message whose
+ * user already stored one with its nonce is skipped by the unique index and
+ * answered with that first one (its reserved id stays unused).
  */
-async function insertBatch(sql: Queries, batch: readonly NewMessage[], reserved: readonly number[]): Promise<StoredMessageRow[]> {
-  const json = JSON.stringify(batch.map((m, i) => [reserved[i], m.room, m.userId, m.body]));
+async function insertBatch(sql: Queries, batch: readonly NewMessage[], reserved: readonly number[]): Promise<Stored[]> {
+  const json = JSON.stringify(batch.map((m, i) => [reserved[i], m.room, m.userId, m.body, m.author ?? null, m.nonce ?? null]));
   // Only what the database decides comes back; the rest the caller already has.
   const rows = await sql`
-    INSERT INTO messages (id, room, user_id, body) OVERRIDING SYSTEM VALUE
-    SELECT (e->>0)::bigint, e->>1, (e->>2)::uuid, e->>3
+    INSERT INTO messages (id, room, user_id, body, author_token_hash, nonce) OVERRIDING SYSTEM VALUE
+    SELECT (e->>0)::bigint, e->>1, (e->>2)::uuid, e->>3, e->>4, e->>5
     FROM jsonb_array_elements(${json}::text::jsonb) AS t(e)
+    ON CONFLICT (user_id, nonce) WHERE nonce IS NOT NULL DO NOTHING
     RETURNING id, inserted_at`;
-  const stamped = z.array(insertedRow).parse(rows).sort((a, b) => a.id - b.id);
-  if (stamped.length !== batch.length) throw new Error(`batch insert returned ${stamped.length} rows for ${batch.length}`);
+  const stamped = new Map(z.array(insertedRow).parse(rows).map((row) => [row.id, row]));
+  const repeats = await repeatsOf(sql, batch.filter((_, i) => !stamped.has(reserved[i] ?? -1)));
   return batch.map((message, i) => {
-    const row = stamped[i];
-    if (row === undefined || row.id !== reserved[i]) throw new Error('batch insert returned rows that do not match the reserved ids');
-    return { id: row.id, room: message.room, user_id: message.userId, body: message.body, inserted_at: row.inserted_at };
+    const row = stamped.get(reserved[i] ?? -1);
+    if (row !== undefined) return { id: row.id, room: message.room, user_id: message.userId, body: message.body, inserted_at: row.inserted_at };
+    const first = repeats.get(`${message.userId} ${message.nonce ?? ''}`);
+    if (first === undefined) throw new Error(`batch insert skipped the row of reserved id ${String(reserved[i])}, and no row has its nonce`);
+    return { ...first, repeated: true };
   });
 }
 
 /** One INSERT per message: the baseline for bench:repo, and how a failed batch finds its bad row. */
-export async function insertOne(sql: Queries, message: NewMessage, id?: number): Promise<StoredMessageRow> {
-  const [row] =
-    id === undefined
-      ? await sql`
-          INSERT INTO messages (room, user_id, body) VALUES (${message.room}, ${message.userId}, ${message.body})
-          RETURNING id, room, user_id, body, inserted_at`
-      : await sql`
-          INSERT INTO messages (id, room, user_id, body) OVERRIDING SYSTEM VALUE
-          VALUES (${id}, ${message.room}, ${message.userId}, ${message.body})
-          RETURNING id, room, user_id, body, inserted_at`;
-  return storedMessageRow.parse(row);
+export async function insertOne(sql: Queries, message: NewMessage, id?: number): Promise<Stored> {
+  const [row] = await sql`
+    INSERT INTO messages (id, room, user_id, body, author_token_hash, nonce) OVERRIDING SYSTEM VALUE
+    VALUES (coalesce(${id ?? null}::bigint, nextval(pg_get_serial_sequence('messages', 'id'))),
+      ${message.room}, ${message.userId}, ${message.body}, ${message.author ?? null}, ${message.nonce ?? null})
+    ON CONFLICT (user_id, nonce) WHERE nonce IS NOT NULL DO NOTHING
+    RETURNING id, room, user_id, body, inserted_at`;
+  if (row !== undefined) return storedMessageRow.parse(row);
+  const first = (await repeatsOf(sql, [message])).get(`${message.userId} ${message.nonce ?? ''}`);
+  if (first === undefined) throw new Error('insert skipped a row, and no row has its nonce');
+  return { ...first, repeated: true };
 }
 
 /**
@@ -115,13 +143,13 @@ export async function writeBatch(
   batch: readonly NewMessage[],
   notify: InCommitNotify | undefined,
   onLocked: () => void,
-): Promise<Array<Result<StoredMessageRow, RepoError>>> {
+): Promise<Array<Result<Stored, RepoError>>> {
   try {
     return await sql.begin(async (tx) => {
       // Sent together: the ids are taken once the locks are held.
       const [, reserved] = await Promise.all([lockRooms(tx, batch), reserveIds(tx, batch.length)]);
       onLocked();
-      let results: Array<Result<StoredMessageRow, RepoError>>;
+      let results: Array<Result<Stored, RepoError>>;
       try {
         results = (await tx.savepoint((savepoint) => insertBatch(savepoint, batch, reserved))).map((row) => ok(row));
       } catch (error) {

@@ -13,7 +13,7 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import { classify, fromCallError, type RepoError } from './errors.js';
-import { writeBatch, type InCommitNotify, type NewMessage } from './message-batch.js';
+import { writeBatch, type InCommitNotify, type NewMessage, type Stored } from './message-batch.js';
 import type { StoredMessageRow } from './rows.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
@@ -52,7 +52,7 @@ type Call =
   | { readonly type: 'settled' }
   | { readonly type: 'stats' };
 
-type BatchResults = ReadonlyArray<Result<StoredMessageRow, RepoError>>;
+type BatchResults = ReadonlyArray<Result<Stored, RepoError>>;
 
 type Info =
   | { readonly type: 'flush' }
@@ -153,8 +153,12 @@ function pump(state: State, ctx: RepoCtx): void {
   }
 }
 
-/** A caller's announce is its own code: if it throws, the message is still stored and the caller still hears back. */
-function announced(item: PendingInsert, row: StoredMessageRow, ctx: RepoCtx): Broadcast | undefined {
+/**
+ * A caller's announce is its own code: if it throws, the message is still stored and the caller still hears back.
+ * A repeated message (same user and nonce) was announced when it was first stored.
+ */
+function announced(item: PendingInsert, row: Stored, ctx: RepoCtx): Broadcast | undefined {
+  if (row.repeated === true) return undefined;
   try {
     return item.request.announce?.(row);
   } catch (error) {

@@ -3,7 +3,7 @@ import { Reason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
 import * as Accounts from '../chat/accounts.js';
 import * as Presence from '../presence/presence.js';
-import { joinReply, replyError, type SessionState } from './state.js';
+import { alive, joinReply, replyError, type SessionState } from './state.js';
 
 /**
  * The lobby channel (`users:lobby`), the landing page's view: every user, and
@@ -14,6 +14,7 @@ import { joinReply, replyError, type SessionState } from './state.js';
 export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: string): Promise<void> {
   state.conn.subscribe(frame.topic);
   const [users, online] = await Promise.all([Accounts.listUsers(), Presence.listJson(frame.topic)]);
+  if (!alive(state)) return;
   if (!users.ok || !online.ok) {
     state.conn.unsubscribe(frame.topic);
     replyError(state, frame, Reason.dbUnavailable);

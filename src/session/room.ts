@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as Encode from '../channel/encode.js';
 import { Reason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
@@ -9,15 +8,13 @@ import { roomName } from '../chat/schemas.js';
 import * as Presence from '../presence/presence.js';
 import { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
-import { deleteMsg, loadOlder, newMsg, roomJoin, ROOM_PREFIX, USER_SOCKETS_PREFIX } from './params.js';
-import { joinReply, replyError, replyOk, type Channel, type SessionCtx, type SessionState, type SessionUser } from './state.js';
+import { deleteMsg, loadOlder, newMsg, roomJoin, ROOM_PREFIX, signedRoomJoin, USER_SOCKETS_PREFIX } from './params.js';
+import { alive, joinReply, replyError, replyOk, type Channel, type SessionCtx, type SessionState } from './state.js';
 
 /**
  * The room channel: what `room:<name>` does on join and on each event. It
  * translates between frames and the chat contexts; the rules live there.
  */
-
-const digest = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 12);
 
 function errorDetails(error: ChatError): Record<string, unknown> {
   return error.reason === 'invalid_params' ? { errors: error.errors } : {};
@@ -25,40 +22,57 @@ function errorDetails(error: ChatError): Record<string, unknown> {
 
 /** A join refused for a reason retrying cannot fix: the error reply, then phx_close so the client stops. */
 function refuse(state: SessionState, frame: TextFrame, joinRef: string, reason: string, details: Record<string, unknown> = {}): void {
+  if (!alive(state)) return;
   replyError(state, frame, reason, details);
   state.conn.send(Encode.phxClose(joinRef, frame.topic));
 }
 
-async function usernameTaken(user: SessionUser): Promise<boolean> {
-  const online = await Presence.metas(Accounts.USERS_TOPIC, user.name);
-  if (!online.ok) return false;
-  return online.value.some((meta) => meta['tk'] !== user.tokenDigest);
+const paramErrors = (error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }) =>
+  Object.fromEntries(error.issues.map((issue) => [issue.path.map(String).join('.') || 'params', issue.message]));
+
+/** Who the join's params say signs in: the socket's signed user (the name, if sent, must be its), or a browser's name and token. */
+function credentials(state: SessionState, frame: TextFrame): { ok: true; who: Parameters<typeof Accounts.signIn>[0] } | { ok: false; errors: Record<string, string> } {
+  const signed = state.conn.signed;
+  if (signed !== undefined) {
+    const params = signedRoomJoin.safeParse(frame.payload);
+    if (!params.success) return { ok: false, errors: paramErrors(params.error) };
+    const { username } = params.data;
+    if (username !== undefined && username.toLowerCase() !== signed.name.toLowerCase()) {
+      return { ok: false, errors: { username: `does not match the signed-in user (${signed.name})` } };
+    }
+    return { ok: true, who: signed };
+  }
+  const params = roomJoin.safeParse(frame.payload);
+  if (!params.success) return { ok: false, errors: paramErrors(params.error) };
+  return { ok: true, who: { name: params.data.username, token: params.data.token, mode: state.config.names } };
 }
 
-async function signIn(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<SessionUser | undefined> {
-  const params = roomJoin.safeParse(frame.payload);
-  if (!params.success) {
-    const errors = Object.fromEntries(params.error.issues.map((issue) => [issue.path.join('.') || 'params', issue.message]));
-    refuse(state, frame, joinRef, Reason.invalidParams, { errors });
+const credentialOf = (who: Parameters<typeof Accounts.signIn>[0]): string =>
+  'sub' in who ? Accounts.signedCredential(who.sub) : Accounts.browserCredential(who.token);
+
+async function signIn(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<Accounts.User | undefined> {
+  const given = credentials(state, frame);
+  if (!given.ok) {
+    refuse(state, frame, joinRef, Reason.invalidParams, { errors: given.errors });
     return undefined;
   }
-  const { username, token } = params.data;
+  const { who } = given;
   if (state.user !== undefined) {
-    if (state.user.name.toLowerCase() === username.toLowerCase() && state.user.tokenDigest === digest(token)) return state.user;
+    // One user per socket: later joins must sign in as the same one.
+    const name = 'sub' in who ? who.name : String(who.name);
+    if (state.user.name.toLowerCase() === name.toLowerCase() && state.user.credential === credentialOf(who)) return state.user;
     refuse(state, frame, joinRef, Reason.invalidParams, { errors: { username: `this connection is signed in as ${state.user.name}` } });
     return undefined;
   }
-  const account = await Accounts.getOrCreateUser(username);
+  const account = await Accounts.signIn(who);
   if (!account.ok) {
-    if (account.error.reason === 'invalid_params') refuse(state, frame, joinRef, Reason.invalidParams, errorDetails(account.error));
-    else replyError(state, frame, account.error.reason);
+    const { reason } = account.error;
+    // Taken or invalid: retrying cannot help, so the client is told to stop. The rest it retries.
+    if (reason === 'invalid_params' || reason === 'username_taken') refuse(state, frame, joinRef, reason, errorDetails(account.error));
+    else replyError(state, frame, reason);
     return undefined;
   }
-  const user: SessionUser = { ...account.value, tokenDigest: digest(token) };
-  if (await usernameTaken(user)) {
-    refuse(state, frame, joinRef, Reason.usernameTaken);
-    return undefined;
-  }
+  const user = account.value;
   state.user = user;
   state.conn.user = user.name;
   // The user's sockets as a whole: a `disconnect` broadcast here closes all of them.
@@ -67,7 +81,7 @@ async function signIn(state: SessionState, frame: TextFrame, joinRef: string, ct
 }
 
 function lastSeen(frame: TextFrame): number | undefined {
-  const parsed = roomJoin.shape.last_seen_id.safeParse(frame.payload['last_seen_id']);
+  const parsed = signedRoomJoin.shape.last_seen_id.safeParse(frame.payload['last_seen_id']);
   return parsed.success && parsed.data !== null ? parsed.data : undefined;
 }
 
@@ -92,9 +106,10 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   state.conn.addTap(frame.topic, state.conn.fastlane.tap(frame.topic, (broadcast) => tapped.push(broadcast)));
   const since = lastSeen(frame);
   const history = since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
-  const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk: user.tokenDigest }) : undefined;
+  const tk = Accounts.presenceTag(user.credential);
+  const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk }) : undefined;
   if (!state.inLobby && tracked?.ok === true) {
-    await Presence.track(ctx.self, Accounts.USERS_TOPIC, user.name, { online_at: Date.now(), tk: user.tokenDigest });
+    await Presence.track(ctx.self, Accounts.USERS_TOPIC, user.name, { online_at: Date.now(), tk });
     state.inLobby = true;
   }
   const presence = tracked?.ok === true ? await Presence.listJson(frame.topic) : undefined;
@@ -107,6 +122,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     return;
   }
 
+  if (!alive(state)) return;
   const messages = history.value;
   const lastId = Math.max(since ?? 0, ...messages.map((message) => message.id));
   const frames = [
@@ -132,10 +148,10 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
   switch (frame.event) {
     case 'new_msg': {
       const input = newMsg.safeParse(frame.payload);
-      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { body: input.error.issues[0]?.message ?? 'is invalid' } });
+      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: paramErrors(input.error) });
       const created = await Messages.createMessage(
         user,
-        { room, body: input.data.body },
+        { room, body: input.data.body, nonce: input.data.nonce },
         (message) => new Broadcast(channel.topic, 'new_msg', { id: message.id, user: message.user, body: message.body, inserted_at: message.inserted_at }),
       );
       if (!created.ok) return replyError(state, frame, created.error.reason, errorDetails(created.error));

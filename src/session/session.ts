@@ -126,6 +126,7 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
     if (conn.closed) send(ctx.self, { type: 'closed' });
     return {
       conn,
+      self: ctx.self,
       config,
       channels: new Map(),
       bucket: fullBucket(config.rateLimit, Date.now()),

@@ -1,7 +1,7 @@
-import type { Ctx, Pid } from '../../supervision/index.js';
+import { isAlive, type Ctx, type Pid } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
 import type { Payload, TextFrame } from '../channel/frame.js';
-import type { User } from '../chat/accounts.js';
+import type { NamesMode, User } from '../chat/accounts.js';
 import type { Conn } from '../endpoint/conn.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import type { Bucket, RateLimit } from './rate-limit.js';
@@ -11,6 +11,7 @@ import type { Bucket, RateLimit } from './rate-limit.js';
 export interface SessionConfig {
   readonly maxChannels: number;
   readonly rateLimit: RateLimit;
+  readonly names: NamesMode;
 }
 
 export interface Channel {
@@ -20,17 +21,14 @@ export interface Channel {
   readonly room: string | undefined;
 }
 
-export interface SessionUser extends User {
-  /** Identifies the browser (all its tabs): another token with the same name is someone else. */
-  readonly tokenDigest: string;
-}
-
 export interface SessionState {
   readonly conn: Conn;
+  /** This Session's own pid: a handler still running after its process was killed must not speak for its successor. */
+  readonly self: Pid;
   readonly config: SessionConfig;
   readonly channels: Map<string, Channel>;
   readonly bucket: Bucket;
-  user: SessionUser | undefined;
+  user: User | undefined;
   /** Whether this session is counted online in the lobby (it is while it has a room joined). */
   inLobby: boolean;
   /** The phx_close of the join a new join of the same topic replaces: it goes right after the new reply (§4.5). */
@@ -53,11 +51,18 @@ export function joinReply(state: SessionState, reply: string): string[] {
   return frames;
 }
 
+/**
+ * Whether this Session still lives. JavaScript cannot stop a handler that a
+ * kill interrupted at an await: what it would send after that is dropped, as a
+ * dead Erlang process sends nothing (the socket is its successor's now).
+ */
+export const alive = (state: SessionState): boolean => isAlive(state.self);
+
 /** Replies to a push: status ok with `response`, or error with a reason (and details for the client to show). */
 export function replyOk(state: SessionState, frame: TextFrame, response: Payload = {}): void {
-  if (frame.ref !== null) state.conn.send(Encode.reply(frame.joinRef, frame.ref, frame.topic, 'ok', response));
+  if (frame.ref !== null && alive(state)) state.conn.send(Encode.reply(frame.joinRef, frame.ref, frame.topic, 'ok', response));
 }
 
 export function replyError(state: SessionState, frame: TextFrame, reason: string, details: Payload = {}): void {
-  if (frame.ref !== null) state.conn.send(Encode.reply(frame.joinRef, frame.ref, frame.topic, 'error', { reason, ...details }));
+  if (frame.ref !== null && alive(state)) state.conn.send(Encode.reply(frame.joinRef, frame.ref, frame.topic, 'error', { reason, ...details }));
 }

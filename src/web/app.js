@@ -19,6 +19,8 @@ const PAGE_LIMIT = 50;
 const BODY_MAX = 500;
 const DEFAULT_ROOM = 'lobby';
 const NOTICE_MS = 8000;
+// A send that timed out or met a database outage is tried again this many times (same nonce: stored once).
+const SEND_RETRIES = 3;
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,9 +34,16 @@ function el(tag, { className, text, attrs } = {}) {
 }
 
 // ---------------------------------------------------------------------------
-// Identity: username and token live in localStorage so every tab of this
-// browser shares them. The token is what tells "my other tab" from "someone
-// else with my name" on the server (username_taken).
+// Identity. By default the username and a random token live in localStorage so
+// every tab of this browser shares them: the token is what owns the name on the
+// server (NAMES=claim: for good; NAMES=open: while this browser is online).
+// When the server takes signed tokens (AUTH_JWT_*), the application that has
+// the accounts opens this page with #token=<jwt>: the token says who this is,
+// and there is no name to pick. The server tells which in <html data-*>.
+
+const SIGNED = document.documentElement.dataset.auth === 'jwt';
+const NAMES_OPEN = document.documentElement.dataset.names === 'open';
+const SIGNED_KEY = 'otp-chat.signed-token';
 
 const USERNAME_KEY = 'otp-chat.username';
 const TOKEN_KEY = 'otp-chat.token';
@@ -76,8 +85,49 @@ function browserToken() {
 }
 
 function savedUsername() {
+  if (SIGNED) return signedUser()?.name ?? null;
   const name = storageGet(USERNAME_KEY);
   return name !== null && usernameProblem(name) === null ? name : null;
+}
+
+/** The signed token this tab was given (#token=... once, then sessionStorage), or null. */
+function signedToken() {
+  const given = /(?:^#|&)token=([A-Za-z0-9_.-]+)/.exec(location.hash);
+  if (given !== null) {
+    try {
+      sessionStorage.setItem(SIGNED_KEY, given[1]);
+    } catch {
+      memoryStore.set(SIGNED_KEY, given[1]);
+    }
+    history.replaceState(history.state, '', location.pathname + location.search);
+    return given[1];
+  }
+  try {
+    return sessionStorage.getItem(SIGNED_KEY);
+  } catch {
+    return memoryStore.get(SIGNED_KEY) ?? null;
+  }
+}
+
+/** What the token says (read, not verified: the server verifies it), or null if there is none that reads. */
+function signedUser() {
+  const token = signedToken();
+  if (token === null) return null;
+  try {
+    const part = token.split('.')[1].replaceAll('-', '+').replaceAll('_', '/');
+    const claims = JSON.parse(atob(part));
+    return typeof claims.name === 'string' ? { name: claims.name, exp: typeof claims.exp === 'number' ? claims.exp : null } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why this tab cannot sign in with a signed token, or null when it can. */
+function signedProblem() {
+  const user = signedUser();
+  if (user === null) return 'You are not signed in: open this chat from the application you use it with.';
+  if (user.exp !== null && user.exp * 1000 <= Date.now()) return 'Your sign-in has expired: open this chat again from your application.';
+  return null;
 }
 
 // ---------------------------------------------------------------------------
@@ -112,7 +162,12 @@ function describeError(response, subject = '') {
       return details.length > 0 ? sentence(`${subject}${details.join('; ')}`) : 'The server did not accept that.';
     }
     case 'username_taken':
-      return 'This name is in use right now by someone in another browser. Pick another name, or wait until they leave.';
+      if (SIGNED) return 'Your name is in use by another account here.';
+      return NAMES_OPEN
+        ? 'This name is in use right now by someone in another browser. Pick another name, or wait until they leave.'
+        : 'This name is taken by someone in another browser. Pick another name.';
+    case 'unavailable':
+      return 'The server cannot tell right now whose this name is. Try again in a moment.';
     case 'rate_limited':
       return 'You are sending too fast. Wait a moment and try again.';
     case 'db_unavailable':
@@ -131,7 +186,8 @@ function describeError(response, subject = '') {
 // ---------------------------------------------------------------------------
 // Connection: one socket for the page. Its state is always visible.
 
-const socket = new Socket('/socket', {});
+// Params are a closure: each reconnect sends the token as it is then (a fresh one after an expiry).
+const socket = new Socket('/socket', { params: () => (SIGNED ? { token: signedToken() ?? '' } : {}) });
 let everConnected = false;
 // The name this socket's server session is signed in as. A session is bound to
 // one user, so signing in under another name needs a fresh connection.
@@ -255,17 +311,19 @@ function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
     $('people-empty').hidden = names.length > 0;
   }
 
-  // Form: prefilled with what this browser used last, and the room asked for.
+  // Form: prefilled with what this browser used last, and the room asked for. With a signed token there is no name to pick.
   $('username').value = savedUsername() ?? '';
+  $('username-field').hidden = SIGNED;
   $('room').value = room;
   clearSigninErrors();
   if (failure !== null) showJoinFailure(failure);
-  showWhoami(null);
+  showWhoami(SIGNED ? savedUsername() : null);
+  if (SIGNED && signedProblem() !== null) showNotice(signedProblem(), { sticky: true });
   renderPeople();
 
   return {
     kind: 'landing',
-    shown: () => (failure?.reason === 'invalid_params' && failure.errors?.topic ? $('room') : $('username')).focus(),
+    shown: () => (SIGNED || (failure?.reason === 'invalid_params' && failure.errors?.topic) ? $('room') : $('username')).focus(),
     stop: () => {
       if (stopped) return;
       stopped = true;
@@ -315,10 +373,14 @@ function showJoinFailure(response) {
 async function onSigninSubmit(event) {
   event.preventDefault();
   clearSigninErrors();
-  const username = $('username').value.trim();
+  const username = SIGNED ? (savedUsername() ?? '') : $('username').value.trim();
   // Room names are lowercase; accepting "General" as "general" is kinder than refusing it.
   const room = $('room').value.trim().toLowerCase();
-  const usernameError = usernameProblem(username);
+  if (SIGNED && signedProblem() !== null) {
+    $('signin-error').textContent = signedProblem();
+    return;
+  }
+  const usernameError = SIGNED ? null : usernameProblem(username);
   const roomError = roomProblem(room);
   if (usernameError) showFieldError('username', usernameError);
   if (roomError) showFieldError('room', roomError);
@@ -356,8 +418,7 @@ function createRoom(name, username) {
 
   // A closure: phoenix.js calls it for every (re)join, so a rejoin asks only for what we missed.
   const joinParams = () => ({
-    username,
-    token: browserToken(),
+    ...(SIGNED ? {} : { username, token: browserToken() }),
     ...(state.joinedOnce ? { last_seen_id: state.lastSeenId } : {}),
   });
   const channel = socket.channel(`room:${name}`, joinParams);
@@ -535,12 +596,18 @@ function createRoom(name, username) {
 
   // --- sending and deleting ---
 
+  /**
+   * Sends with a nonce of its own: a push that timed out or met a database
+   * outage is sent again with the same nonce, and the server stores it once
+   * however many of the attempts reached it.
+   */
   function send() {
     const input = $('message-input');
     const body = input.value;
     if (body.trim() === '' || state.sending) return;
     state.sending = true;
     $('send').disabled = true;
+    const nonce = randomToken(22);
     const finish = (error) => {
       state.sending = false;
       $('send').disabled = false;
@@ -548,18 +615,33 @@ function createRoom(name, username) {
       if (error !== undefined) input.setAttribute('aria-invalid', 'true');
       else input.removeAttribute('aria-invalid');
     };
-    channel
-      .push('new_msg', { body })
-      .receive(
-        'ok',
-        whileOpen(() => {
-          // Accepted: clear, unless the user has already started the next message.
-          if (input.value === body) input.value = '';
-          finish();
-        }),
-      )
-      .receive('error', whileOpen((response) => finish(describeError(response, 'Not sent: message '))))
-      .receive('timeout', whileOpen(() => finish(`Not sent: ${describeError({ reason: 'timeout' })}`)));
+    const attempt = (tries) => {
+      const retry = (error) => {
+        if (tries >= SEND_RETRIES) return finish(error);
+        $('composer-error').textContent = 'Not sent yet: trying again...';
+        setTimeout(whileOpen(() => attempt(tries + 1)), 500 * 2 ** tries);
+      };
+      channel
+        .push('new_msg', { body, nonce })
+        .receive(
+          'ok',
+          whileOpen(() => {
+            // Accepted: clear, unless the user has already started the next message.
+            if (input.value === body) input.value = '';
+            finish();
+          }),
+        )
+        .receive(
+          'error',
+          whileOpen((response) => {
+            const error = describeError(response, 'Not sent: message ');
+            if (response?.reason === 'db_unavailable') retry(`Not sent: ${error}`);
+            else finish(error);
+          }),
+        )
+        .receive('timeout', whileOpen(() => retry(`Not sent: ${describeError({ reason: 'timeout' })}`)));
+    };
+    attempt(0);
   }
 
   function deleteMessage(id, button) {
