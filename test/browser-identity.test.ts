@@ -30,6 +30,22 @@ describe('browser client: names and tokens', { skip, timeout: 300_000 }, () => {
     return tab;
   };
 
+  /** The application with `env`, for one describe; its browser contexts close before it stops. */
+  const appWith = (env: Record<string, string>): (() => TestApp) => {
+    let app: TestApp | undefined;
+    before(async () => {
+      app = await startTestApp({ env });
+    });
+    after(async () => {
+      for (const context of contexts.splice(0)) await context.close();
+      await app?.stop();
+    });
+    return () => {
+      assert.ok(app, 'the application is running');
+      return app;
+    };
+  };
+
   before(async () => {
     browser = await launchChromium(executable as string);
   });
@@ -39,21 +55,14 @@ describe('browser client: names and tokens', { skip, timeout: 300_000 }, () => {
   });
 
   describe('NAMES=claim', () => {
-    let app: TestApp;
-    before(async () => {
-      app = await startTestApp();
-    });
-    after(async () => {
-      for (const context of contexts.splice(0)) await context.close();
-      await app.stop();
-    });
+    const app = appWith({});
 
     test('a name another browser signed in with is taken, even once it has left', async () => {
-      const first = await open(app, await person());
+      const first = await open(app(), await person());
       await first.signIn('claire', 'general');
       await first.send('my name now');
       await first.page.close();
-      const other = await open(app, await person(PHONE));
+      const other = await open(app(), await person(PHONE));
       await other.fillSignIn('claire', 'general');
       const error = await other.waitForFieldError('username', 'taken');
       assert.match(error, /This name is taken by someone in another browser\. Pick another name\./);
@@ -86,7 +95,7 @@ describe('browser client: names and tokens', { skip, timeout: 300_000 }, () => {
           ws.send(message);
         });
       });
-      const tab = await open(app, context);
+      const tab = await open(app(), context);
       await tab.signIn('rita', 'retries');
       await tab.messageInput.fill('sent through a lost reply');
       await tab.messageInput.press('Enter');
@@ -97,26 +106,19 @@ describe('browser client: names and tokens', { skip, timeout: 300_000 }, () => {
       assert.equal((await tab.messages()).filter((m) => m.body === 'sent through a lost reply').length, 1);
       assert.equal(sentNonces.length, 2, 'sent twice');
       assert.equal(sentNonces[0], sentNonces[1], 'with the same nonce');
-      const [row] = await app.db.sql`SELECT count(*) AS n FROM messages WHERE body = 'sent through a lost reply'`;
+      const [row] = await app().db.sql`SELECT count(*) AS n FROM messages WHERE body = 'sent through a lost reply'`;
       assert.equal(Number(row?.['n']), 1);
       assert.equal(await tab.page.locator('#composer-error').innerText(), '');
     });
   });
 
   describe('NAMES=open', () => {
-    let app: TestApp;
-    before(async () => {
-      app = await startTestApp({ env: { NAMES: 'open' } });
-    });
-    after(async () => {
-      for (const context of contexts.splice(0)) await context.close();
-      await app.stop();
-    });
+    const app = appWith({ NAMES: 'open' });
 
     test('a name online in another browser is refused until they leave, and the page says so', async () => {
-      const first = await open(app, await person());
+      const first = await open(app(), await person());
       await first.signIn('oscar', 'general');
-      const other = await open(app, await person());
+      const other = await open(app(), await person());
       await other.fillSignIn('oscar', 'general');
       assert.match(await other.waitForFieldError('username', 'in use'), /in use right now by someone in another browser\. Pick another name, or wait until they leave\./);
       await screenshot(other.page, 'open-name-in-use');
@@ -125,18 +127,11 @@ describe('browser client: names and tokens', { skip, timeout: 300_000 }, () => {
 
   describe('signed tokens (AUTH_JWT_SECRET)', () => {
     const secret = 'the-application-secret-of-32-bytes-or-more';
-    let app: TestApp;
-    before(async () => {
-      app = await startTestApp({ env: { AUTH_JWT_SECRET: secret } });
-    });
-    after(async () => {
-      for (const context of contexts.splice(0)) await context.close();
-      await app.stop();
-    });
+    const app = appWith({ AUTH_JWT_SECRET: secret });
 
     test('opened with #token=<jwt>: no name form, signed in as the token says, chatting', async () => {
       const token = await new SignJWT({ sub: 'acct-1', name: 'Grace' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
-      const tab = await open(app, await person(), `/#token=${token}`);
+      const tab = await open(app(), await person(), `/#token=${token}`);
       await tab.page.locator('#whoami', { hasText: 'signed in as Grace' }).waitFor();
       assert.equal(await tab.page.getByLabel('Username', { exact: true }).isVisible(), false, 'no name to pick');
       assert.equal(new URL(tab.page.url()).hash, '', 'the token is not left in the address bar');
@@ -155,7 +150,7 @@ describe('browser client: names and tokens', { skip, timeout: 300_000 }, () => {
     });
 
     test('opened without a token: the page says to come from the application', async () => {
-      const tab = await open(app, await person());
+      const tab = await open(app(), await person());
       await tab.page.locator('#notice', { hasText: 'You are not signed in' }).waitFor();
     });
   });
