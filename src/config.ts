@@ -25,6 +25,14 @@ export const configSchema = z.object({
   MAX_CHANNELS: positiveInt.default(100),
   RATE_LIMIT_PER_SEC: positiveInt.default(20),
   RATE_LIMIT_BURST: positiveInt.default(40),
+  // Joins take a token of their own too: a client rejoining every channel at once fits, a join loop does not.
+  JOIN_RATE_PER_SEC: positiveInt.default(5),
+  JOIN_BURST: positiveInt.default(100),
+  // Sockets per client address (0: no limit); loopback is not counted. TRUST_PROXY: proxies in front that append to X-Forwarded-For.
+  MAX_SOCKETS_PER_IP: z.coerce.number().int().min(0).default(100),
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  // Presence metas (tabs) one name may hold in one topic.
+  MAX_TABS_PER_USER: positiveInt.max(1_000).default(20),
   SLOW_READER_BYTES: positiveInt.default(1_048_576),
   IDLE_TIMEOUT_S: z.coerce.number().int().min(8).max(956).multipleOf(4, 'must be a multiple of 4 (uWS timer resolution)').default(60),
   MAX_SESSIONS: positiveInt.optional(),

@@ -112,6 +112,22 @@ describe('browser client: names and tokens', { skip, timeout: 300_000 }, () => {
     });
   });
 
+  describe('a lobby of many users', () => {
+    const app = appWith({});
+
+    test('the landing page lists the 200 seen most recently, the total, and pages back on request', async () => {
+      await app().db.sql`INSERT INTO users (name, last_seen_at) SELECT 'someone' || n, now() - n * interval '1 minute' FROM generate_series(1, 230) n`;
+      const tab = await open(app(), await person());
+      await tab.waitForCounts('0 online · 230 total');
+      assert.equal((await tab.people()).size, 200);
+      assert.ok((await tab.people()).has('someone1') && !(await tab.people()).has('someone230'), 'the most recently seen first');
+      await tab.page.getByRole('button', { name: 'Show more people' }).click();
+      await tab.page.getByRole('button', { name: 'Show more people' }).waitFor({ state: 'hidden' });
+      assert.equal((await tab.people()).size, 230);
+      await screenshot(tab.page, 'lobby-paged');
+    });
+  });
+
   describe('NAMES=open', () => {
     const app = appWith({ NAMES: 'open' });
 

@@ -47,7 +47,7 @@ describe('accounts', () => {
     assert.equal(again.value.id, first.id);
     assert.equal(again.value.name, 'Alice', 'the name keeps the case it was created with');
     const listed = await Accounts.listUsers();
-    assert.ok(listed.ok && listed.value.filter((u) => u.name.toLowerCase() === 'alice').length === 1);
+    assert.ok(listed.ok && listed.value.users.filter((u) => u.name.toLowerCase() === 'alice').length === 1);
   });
 
   it('many first joins of one new name at once, from one browser: every caller gets the same one user', async () => {

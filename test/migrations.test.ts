@@ -48,7 +48,7 @@ async function rejectedWith(query: Promise<unknown>, code: string, constraint?: 
 describe('the migration runner', () => {
   it('creates the schema on a fresh database, and applies nothing the second time', async () => {
     const db = await emptyDatabase();
-    assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: ['001_init.sql', '002_identity.sql'] } });
+    assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: ['001_init.sql', '002_identity.sql', '003_last_seen.sql'] } });
     const tables = await db.sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`;
     assert.deepEqual(names(tables, 'table_name'), ['messages', 'schema_migrations', 'users']);
     const indexes = await db.sql`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`;
@@ -60,6 +60,7 @@ describe('the migration runner', () => {
       'messages_user_nonce_idx',
       'schema_migrations_pkey',
       'users_external_id_idx',
+      'users_last_seen_idx',
       'users_name_lower_idx',
       'users_pkey',
     ]);
@@ -69,10 +70,11 @@ describe('the migration runner', () => {
     assert.deepEqual(recorded.map((r) => [r.version, r.name]), [
       [1, '001_init.sql'],
       [2, '002_identity.sql'],
+      [3, '003_last_seen.sql'],
     ]);
 
     assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: [] } });
-    assert.deepEqual(await versions(db.sql), [1, 2]);
+    assert.deepEqual(await versions(db.sql), [1, 2, 3]);
   });
 
   it('upgrades a database made by the old schema in place: its users and messages stay, the new columns come empty', async () => {
@@ -83,9 +85,9 @@ describe('the migration runner', () => {
     const [alice] = await db.sql`INSERT INTO users (name) VALUES ('alice') RETURNING id`;
     await db.sql`INSERT INTO messages (room, user_id, body) SELECT 'lobby', ${String(alice?.['id'])}, 'before ' || n FROM generate_series(1, 3) n`;
 
-    assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: ['002_identity.sql'] } });
-    const users = await db.sql`SELECT name, token_hash, external_id FROM users`;
-    assert.deepEqual(users.map((u) => ({ ...u })), [{ name: 'alice', token_hash: null, external_id: null }]);
+    assert.deepEqual(await migrate(db.sql, { log }), { ok: true, value: { applied: ['002_identity.sql', '003_last_seen.sql'] } });
+    const users = await db.sql`SELECT name, token_hash, external_id, last_seen_at = inserted_at AS seen_since_made FROM users`;
+    assert.deepEqual(users.map((u) => ({ ...u })), [{ name: 'alice', token_hash: null, external_id: null, seen_since_made: true }]);
     const messages = await db.sql`SELECT body, author_token_hash, nonce FROM messages ORDER BY id`;
     assert.deepEqual(
       messages.map((m) => ({ ...m })),
@@ -116,7 +118,7 @@ describe('the migration runner', () => {
     const other = postgres(db.url, { max: 1, onnotice: () => {} });
     cleanups.push(() => other.end());
     const results = await Promise.all([migrate(db.sql, { log }), migrate(other, { log })]);
-    assert.deepEqual(results.flatMap((r) => (r.ok ? r.value.applied : [describeMigrationError(r.error)])), ['001_init.sql', '002_identity.sql']);
+    assert.deepEqual(results.flatMap((r) => (r.ok ? r.value.applied : [describeMigrationError(r.error)])), ['001_init.sql', '002_identity.sql', '003_last_seen.sql']);
   });
 
   it('stops with an error naming a migration changed after it was applied', async () => {

@@ -53,6 +53,8 @@ export const Reason = {
   usernameTaken: 'username_taken',
   /** Join refused for now: who holds the name could not be told (Presence did not answer); the client retries. */
   unavailable: 'unavailable',
+  /** Join refused: the name already has MAX_TABS_PER_USER tabs in this room (payload `limit`). */
+  tooManyTabs: 'too_many_tabs',
   /** Join params or push payload failed validation (zod). */
   invalidParams: 'invalid_params',
   /** The database could not be reached or timed out; the operation may be retried by the user. */

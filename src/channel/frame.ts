@@ -300,16 +300,33 @@ function textHeaderFromPrefix(bytes: Uint8Array): FrameContext {
   return textHeaderFromString(lenientUtf8.decode(bytes.subarray(0, HEADER_PREFIX_BYTES)));
 }
 
+const PEEK_BYTES = 512;
+const PEEK_PATTERN = new RegExp(`${HEADER_PATTERN.source}${JSON_WS}(${JSON_STRING})`);
+
+/**
+ * The header of a text frame (refs, topic, event) read from its first bytes
+ * without decoding the frame: what a socket's budget needs to tell a heartbeat
+ * or a join from a push, and to address a refusal, before paying for the rest.
+ */
+export function peekHeader(bytes: Uint8Array): FrameContext & { readonly event: string | null } {
+  const match = PEEK_PATTERN.exec(lenientUtf8.decode(bytes.subarray(0, PEEK_BYTES)));
+  if (match === null) return { ...UNKNOWN, event: null };
+  const event = jsonToken(match[4]);
+  return { ...contextOf([jsonToken(match[1]), jsonToken(match[2]), jsonToken(match[3])]), event: typeof event === 'string' ? event : null };
+}
+
+/** One JSON value the header pattern matched (a string or null); undefined when it does not parse. */
+function jsonToken(raw: string | undefined): unknown {
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 function textHeaderFromString(prefix: string): FrameContext {
   const match = HEADER_PATTERN.exec(prefix);
   if (match === null) return UNKNOWN;
-  const token = (raw: string | undefined): unknown => {
-    if (raw === undefined) return undefined;
-    try {
-      return JSON.parse(raw);
-    } catch {
-      return undefined;
-    }
-  };
-  return contextOf([token(match[1]), token(match[2]), token(match[3])]);
+  return contextOf([jsonToken(match[1]), jsonToken(match[2]), jsonToken(match[3])]);
 }

@@ -4,7 +4,6 @@ import { err, ok, type Result } from '../../supervision/result.js';
 import * as Presence from '../presence/presence.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import * as Repo from '../repo/repo.js';
-import { userRow } from '../repo/rows.js';
 import { fromRepo, invalid, type ChatError } from './errors.js';
 import { userName } from './schemas.js';
 
@@ -50,7 +49,22 @@ export const signedCredential = (sub: string): string => sha256(`sub:${sub}`);
 /** The short form Presence metas carry (`tk`): a client tells its own tabs from someone else's, never seeing the token. */
 export const presenceTag = (credential: string): string => credential.slice(0, 12);
 
-const holderRow = z.object({ id: z.string().uuid(), name: z.string(), token_hash: z.string().nullable(), signed: z.boolean(), recent: z.boolean(), fresh: z.boolean() });
+const holderRow = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  token_hash: z.string().nullable(),
+  signed: z.boolean(),
+  recent: z.boolean(),
+  fresh: z.boolean(),
+  seen_long_ago: z.boolean(),
+});
+
+/** The lobby's order is by last sign-in; to the minute is enough, and spares a returning user a write per join. */
+const SEEN_RESOLUTION = "interval '1 minute'";
+
+async function touch(sql: Sql, id: string): Promise<void> {
+  await sql`UPDATE users SET last_seen_at = now() WHERE id = ${id}`;
+}
 const idName = z.object({ id: z.string().uuid(), name: z.string() });
 
 type Decision =
@@ -70,7 +84,8 @@ async function decideBrowser(sql: Sql, name: string, credential: string, mode: N
   const [found] = await sql`
     SELECT id, name, token_hash, external_id IS NOT NULL AS signed,
       coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 1000}), false) AS recent,
-      coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 2000}), false) AS fresh
+      coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 2000}), false) AS fresh,
+      last_seen_at < now() - ${sql.unsafe(SEEN_RESOLUTION)} AS seen_long_ago
     FROM users WHERE lower(name) = lower(${name})`;
   if (found === undefined) {
     const [created] = await sql`
@@ -89,6 +104,7 @@ async function decideBrowser(sql: Sql, name: string, credential: string, mode: N
     return claimed === undefined ? 'again' : { kind: 'signed_in', id: row.id, name: row.name, created: false };
   }
   if (row.token_hash === credential) {
+    if (row.seen_long_ago) await touch(sql, row.id);
     if (mode === 'claim' || row.fresh) return { kind: 'signed_in', id: row.id, name: row.name, created: false };
     const [held] = await sql`UPDATE users SET held_at = now() WHERE id = ${row.id} AND token_hash = ${credential} RETURNING id`;
     return held === undefined ? 'again' : { kind: 'signed_in', id: row.id, name: row.name, created: false };
@@ -139,10 +155,12 @@ async function signInSigned(signed: SignedUser): Promise<Result<User, ChatError>
   const credential = signedCredential(signed.sub);
   const result = await Repo.run(async (sql) => {
     const find = async () => {
-      const [row] = await sql`SELECT id, name FROM users WHERE external_id = ${signed.sub}`;
-      return row === undefined ? undefined : idName.parse(row);
+      const [row] = await sql`SELECT id, name, last_seen_at < now() - ${sql.unsafe(SEEN_RESOLUTION)} AS seen_long_ago FROM users WHERE external_id = ${signed.sub}`;
+      return row === undefined ? undefined : idName.extend({ seen_long_ago: z.boolean() }).parse(row);
     };
-    let row = await find();
+    const found = await find();
+    if (found?.seen_long_ago === true) await touch(sql, found.id);
+    let row: z.infer<typeof idName> | undefined = found;
     let created = false;
     if (row === undefined) {
       const [inserted] = await sql`INSERT INTO users (name, external_id) VALUES (${signed.name}, ${signed.sub}) ON CONFLICT DO NOTHING RETURNING id, name`;
@@ -179,10 +197,37 @@ export async function signIn(who: { readonly name: unknown; readonly token: stri
   return signInBrowser(parsed.data, browserCredential(who.token), who.mode);
 }
 
-export async function listUsers(): Promise<Result<Array<Pick<User, 'id' | 'name'>>, ChatError>> {
+/** A page of the user list: the most recently seen first; `next` goes on from the last one (undefined at the end). */
+export interface UsersPage {
+  readonly users: ReadonlyArray<{ readonly name: string }>;
+  readonly total: number;
+  readonly next: string | undefined;
+}
+
+export const USERS_PAGE = 200;
+
+const pageRow = z.object({ id: z.string().uuid(), name: z.string(), seen_us: z.string().regex(/^\d+$/), total: z.coerce.number() });
+/** Where a page ends: the last user's `last_seen_at` (microseconds, as stored) and id. */
+const cursor = z.string().regex(/^\d{1,17}\.[0-9a-f-]{36}$/, 'is not a cursor this server gave');
+
+/** Users, most recently seen first, `USERS_PAGE` at a time: a lobby of a million users is one small page. */
+export async function listUsers(after?: unknown): Promise<Result<UsersPage, ChatError>> {
+  const from = after === undefined ? undefined : cursor.safeParse(after);
+  if (from !== undefined && !from.success) return err(invalid(from.error));
+  const [micros, id] = from === undefined ? [undefined, undefined] : (from.data.split(/\.(.*)/s) as [string, string]);
   const result = await Repo.run(async (sql) =>
-    z.array(userRow).parse(await sql`SELECT id, name, inserted_at FROM users ORDER BY lower(name)`),
+    z.array(pageRow).parse(
+      await sql`
+        SELECT id, name, (extract(epoch FROM last_seen_at) * 1000000)::bigint::text AS seen_us, (SELECT count(*) FROM users) AS total FROM users
+        ${micros === undefined ? sql`` : sql`WHERE (last_seen_at, id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id ?? ''}::uuid)`}
+        ORDER BY last_seen_at DESC, id DESC LIMIT ${USERS_PAGE + 1}`,
+    ),
   );
   if (!result.ok) return err(fromRepo(result.error));
-  return ok(result.value.map((row) => ({ id: row.id, name: row.name })));
+  const rows = result.value;
+  const page = rows.slice(0, USERS_PAGE);
+  const last = page.at(-1);
+  const total = rows[0]?.total ?? 0;
+  const next = rows.length > USERS_PAGE && last !== undefined ? `${last.seen_us}.${last.id}` : undefined;
+  return ok({ users: page.map((row) => ({ name: row.name })), total, next });
 }

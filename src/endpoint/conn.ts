@@ -4,6 +4,7 @@ import { CloseCode, CloseReason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
 import type { SignedUser } from '../chat/accounts.js';
 import { Metrics } from '../metrics/registry.js';
+import type { Budget } from './budget.js';
 import type { Fastlane } from './fastlane.js';
 
 /**
@@ -17,6 +18,8 @@ import type { Fastlane } from './fastlane.js';
  */
 export interface ConnData {
   conn: Conn | undefined;
+  /** The client's address as the upgrade saw it (X-Forwarded-For behind TRUST_PROXY). */
+  readonly remote: string;
   /** Who the socket's signed token says it is (AUTH_JWT_*), verified at the upgrade. */
   readonly signed: SignedUser | undefined;
 }
@@ -25,7 +28,10 @@ export class Conn {
   closed = false;
   /** The Session serving this socket now; undefined between a crash and the restart. */
   pid: Pid | undefined = undefined;
-  readonly inbox: TextFrame[] = [];
+  /** Frames that came while no Session was alive, with their sizes. */
+  readonly inbox: Array<{ readonly frame: TextFrame; readonly bytes: number }> = [];
+  /** Bytes of frames routed to the Session (or the inbox) and not yet taken by it. */
+  queuedBytes = 0;
   /** topic -> join_ref of what the client has joined, as the client sees it. */
   readonly joined = new Map<string, string>();
   /** topic -> untap, for joins still catching up (a crashed Session's taps are removed by its successor); made on first join. */
@@ -50,6 +56,8 @@ export class Conn {
     private readonly ws: WebSocket<ConnData>,
     readonly fastlane: Fastlane,
     readonly remote: string,
+    /** What this socket may still send (checked before a frame is decoded). */
+    readonly budget: Budget,
     readonly signed: SignedUser | undefined = undefined,
   ) {
     if (signed?.exp !== undefined) this.expireAt(signed.exp * 1000);

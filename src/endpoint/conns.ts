@@ -18,6 +18,8 @@ const SAMPLE_MS = 1_000;
 
 export class Conns {
   private readonly byId = new Map<string, Conn>();
+  /** Open sockets per client address (MAX_SOCKETS_PER_IP). */
+  private readonly byAddress = new Map<string, number>();
 
   /** Samples send buffers until the returned function is called (the listener owns it). */
   startSampling(slowReaderBytes: number): () => void {
@@ -32,10 +34,18 @@ export class Conns {
 
   add(conn: Conn): void {
     this.byId.set(conn.id, conn);
+    this.byAddress.set(conn.remote, (this.byAddress.get(conn.remote) ?? 0) + 1);
   }
 
   delete(conn: Conn): void {
-    this.byId.delete(conn.id);
+    if (!this.byId.delete(conn.id)) return;
+    const left = (this.byAddress.get(conn.remote) ?? 1) - 1;
+    if (left === 0) this.byAddress.delete(conn.remote);
+    else this.byAddress.set(conn.remote, left);
+  }
+
+  openFrom(address: string): number {
+    return this.byAddress.get(address) ?? 0;
   }
 
   get(id: string): Conn | undefined {

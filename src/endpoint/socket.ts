@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from '@btc-vision/uwebsockets.js';
 import { send, startChild, type SupervisorPid } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
-import { CloseCode, dispositionFor } from '../channel/errors.js';
-import { Events, PHOENIX_TOPIC, decodeFrame, type TextFrame } from '../channel/frame.js';
+import { CloseCode, CloseReason, Reason, dispositionFor } from '../channel/errors.js';
+import { Events, PHOENIX_TOPIC, decodeFrame, peekHeader, type TextFrame } from '../channel/frame.js';
 import type { Config } from '../config.js';
 import { Metrics } from '../metrics/registry.js';
 import { sessionSpec } from '../session/session.js';
 import type { SessionConfig } from '../session/state.js';
+import { clientAddress, isLoopback } from './address.js';
+import { Budget, budgetLimits, type FrameKind } from './budget.js';
 import { Conn, type ConnData } from './conn.js';
 import type { Conns } from './conns.js';
 import type { Fastlane } from './fastlane.js';
@@ -27,6 +29,8 @@ import { checkOrigin } from './origin.js';
 const HARD_FRAME_LIMIT = 1_048_576;
 /** Frames kept for a Session being restarted; a client past it is not behaving like phoenix.js. */
 const MAX_INBOX = 1_000;
+/** Bytes of a socket's frames waiting for its Session (busy, or restarting); past it frames are refused. */
+const MAX_QUEUED_BYTES = 1_048_576;
 
 export interface SocketDeps {
   readonly config: Config;
@@ -45,8 +49,14 @@ function refuse(res: HttpResponse, status: string, reason: string): void {
   res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(reason));
 }
 
-function upgrade(config: Config, verifyToken: VerifyToken | undefined) {
+function upgrade(config: Config, verifyToken: VerifyToken | undefined, conns: Conns) {
   return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+    const remote = clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'), config.TRUST_PROXY);
+    // Loopback is the load tester's and a local proxy's; behind TRUST_PROXY the forwarded address is counted.
+    if (config.MAX_SOCKETS_PER_IP !== 0 && !isLoopback(remote) && conns.openFrom(remote) >= config.MAX_SOCKETS_PER_IP) {
+      refuse(res, '429 Too Many Requests', `too many sockets from ${remote} (at most ${config.MAX_SOCKETS_PER_IP})`);
+      return;
+    }
     const query = new URLSearchParams(req.getQuery() ?? '');
     const vsn = query.get('vsn');
     const origin = req.getHeader('origin');
@@ -66,7 +76,7 @@ function upgrade(config: Config, verifyToken: VerifyToken | undefined) {
     const offered = protocols.split(',').map((p) => p.trim());
     const protocol = offered.includes('phoenix') ? 'phoenix' : '';
     if (verifyToken === undefined) {
-      res.upgrade<ConnData>({ conn: undefined, signed: undefined }, key, protocol, extensions, context);
+      res.upgrade<ConnData>({ conn: undefined, remote, signed: undefined }, key, protocol, extensions, context);
       return;
     }
     // Verifying is asynchronous: req is gone after this returns, res lives until it is answered or aborted.
@@ -81,25 +91,45 @@ function upgrade(config: Config, verifyToken: VerifyToken | undefined) {
         refuse(res, '403 Forbidden', `${verified.error.reason}: ${REFUSALS[verified.error.reason]}`);
         return;
       }
-      res.cork(() => res.upgrade<ConnData>({ conn: undefined, signed: verified.value }, key, protocol, extensions, context));
+      res.cork(() => res.upgrade<ConnData>({ conn: undefined, remote, signed: verified.value }, key, protocol, extensions, context));
     });
   };
 }
 
-function route(conn: Conn, frame: TextFrame): void {
-  if (conn.pid !== undefined) send(conn.pid, { type: 'frame', frame });
-  else if (conn.inbox.length < MAX_INBOX) conn.inbox.push(frame);
+function route(conn: Conn, frame: TextFrame, bytes: number): void {
+  conn.queuedBytes += bytes;
+  if (conn.pid !== undefined) send(conn.pid, { type: 'frame', frame, bytes });
+  else if (conn.inbox.length < MAX_INBOX) conn.inbox.push({ frame, bytes });
   else conn.close(CloseCode.policyViolation, 'too many frames while the session restarts');
 }
+
+const kindOf = (topic: string | null, event: string | null): FrameKind =>
+  topic === PHOENIX_TOPIC && event === Events.heartbeat ? 'heartbeat' : event === Events.join ? 'join' : 'push';
 
 export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
   const { config, log } = deps;
   const sessionConfig: SessionConfig = {
     maxChannels: config.MAX_CHANNELS,
-    rateLimit: { perSecond: config.RATE_LIMIT_PER_SEC, burst: config.RATE_LIMIT_BURST },
     names: config.NAMES,
+    maxTabs: config.MAX_TABS_PER_USER,
   };
   const decodeOptions = { maxBytes: config.MAX_FRAME_BYTES, allowBinary: false };
+  const limits = budgetLimits(
+    { perSecond: config.RATE_LIMIT_PER_SEC, burst: config.RATE_LIMIT_BURST },
+    { perSecond: config.JOIN_RATE_PER_SEC, burst: config.JOIN_BURST },
+  );
+  /** A frame over the socket's budget: a rate_limited reply where it can be addressed; past the socket's patience, the socket goes. */
+  const overBudget = (conn: Conn, verdict: 'refuse' | 'close', header: ReturnType<typeof peekHeader>): void => {
+    Metrics.rateLimited();
+    if (verdict === 'close') {
+      Metrics.abusiveDisconnect();
+      log.warn({ session: conn.id, remote: conn.remote }, 'closing a socket that keeps sending past its limits');
+      conn.close(CloseCode.policyViolation, CloseReason.rateLimited);
+    } else if (header.ref !== null && header.topic !== null && header.event !== Events.heartbeat) {
+      // A join is answered on its own ref, as its join_ref.
+      conn.send(Encode.errorReply(header.event === Events.join ? header.ref : header.joinRef, header.ref, header.topic, Reason.rateLimited));
+    }
+  };
   return {
     maxPayloadLength: HARD_FRAME_LIMIT,
     // uWS checks idleness every 4 s and may fire up to one tick early: the extra tick makes IDLE_TIMEOUT_S a floor.
@@ -108,10 +138,10 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
     sendPingsAutomatically: false,
     maxBackpressure: config.SLOW_READER_BYTES,
     closeOnBackpressureLimit: true,
-    upgrade: upgrade(config, deps.verifyToken),
+    upgrade: upgrade(config, deps.verifyToken, deps.conns),
     open: (ws) => {
-      const remote = Buffer.from(ws.getRemoteAddressAsText()).toString();
-      const conn = new Conn(nextSessionId(), ws, deps.fastlane, remote, ws.getUserData().signed);
+      const { remote, signed } = ws.getUserData();
+      const conn = new Conn(nextSessionId(), ws, deps.fastlane, remote, new Budget(limits, Date.now()), signed);
       ws.getUserData().conn = conn;
       deps.conns.add(conn);
       void startChild(deps.sessions, sessionSpec(conn, sessionConfig)).then((started) => {
@@ -124,6 +154,11 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
       const conn = ws.getUserData().conn;
       if (conn === undefined) return;
       Metrics.messageIn();
+      // The budget first: a frame over it is refused from its first bytes, never decoded or queued.
+      const header = isBinary ? { joinRef: null, ref: null, topic: null, event: null } : peekHeader(new Uint8Array(message));
+      const verdict = conn.budget.admit(kindOf(header.topic, header.event), Date.now());
+      if (verdict !== 'admit') return overBudget(conn, verdict, header);
+      if (conn.queuedBytes + message.byteLength > MAX_QUEUED_BYTES) return overBudget(conn, conn.budget.refusal(Date.now()), header);
       const decoded = decodeFrame(message, isBinary, decodeOptions);
       if (!decoded.ok) {
         const disposition = dispositionFor(decoded.error);
@@ -141,7 +176,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
         if (frame.ref !== null) conn.send(Encode.heartbeatReply(frame.ref));
         return;
       }
-      route(conn, frame);
+      route(conn, frame, message.byteLength);
     },
     drain: () => {},
     close: (ws, code) => {

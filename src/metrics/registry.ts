@@ -15,9 +15,9 @@ import type { SupervisorEvent } from '../../supervision/index.js';
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-type Tally = 'messagesIn' | 'messagesOut' | 'joins' | 'rateLimited' | 'slowReaderDisconnects';
+type Tally = 'messagesIn' | 'messagesOut' | 'joins' | 'rateLimited' | 'slowReaderDisconnects' | 'abusiveDisconnects';
 
-const tallies: Record<Tally, number> = { messagesIn: 0, messagesOut: 0, joins: 0, rateLimited: 0, slowReaderDisconnects: 0 };
+const tallies: Record<Tally, number> = { messagesIn: 0, messagesOut: 0, joins: 0, rateLimited: 0, slowReaderDisconnects: 0, abusiveDisconnects: 0 };
 const reported: Record<Tally, number> = { ...tallies };
 
 function tallyCounter(name: string, help: string, tally: Tally): void {
@@ -36,7 +36,8 @@ function tallyCounter(name: string, help: string, tally: Tally): void {
 tallyCounter('chat_messages_in_total', 'Frames received from clients (heartbeats included).', 'messagesIn');
 tallyCounter('chat_messages_out_total', 'Frames written to clients; a fastlane broadcast counts once per subscribed socket.', 'messagesOut');
 tallyCounter('chat_joins_total', 'Channel joins that succeeded.', 'joins');
-tallyCounter('chat_rate_limited_pushes_total', 'Pushes refused with rate_limited.', 'rateLimited');
+tallyCounter('chat_rate_limited_pushes_total', 'Frames refused by their socket\'s budget (rate_limited), before they were decoded.', 'rateLimited');
+tallyCounter('chat_abusive_disconnects_total', 'Sockets closed with 1008 for sending past their limits after their patience ran out.', 'abusiveDisconnects');
 tallyCounter(
   'chat_slow_reader_disconnects_total',
   'Sockets closed at the transport after the server saw their send buffer back up (SLOW_READER_BYTES).',
@@ -118,6 +119,9 @@ export const Metrics = {
   },
   slowReaderDisconnect(): void {
     tallies.slowReaderDisconnects += 1;
+  },
+  abusiveDisconnect(): void {
+    tallies.abusiveDisconnects += 1;
   },
   fanout(seconds: number): void {
     fanout.observe(seconds);

@@ -27,7 +27,7 @@ import { TrackerState, type MetaInput, type TopicDiffs } from './state.js';
  */
 
 type Call =
-  | { readonly type: 'track'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput }
+  | { readonly type: 'track'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput; readonly maxMetas?: number }
   | { readonly type: 'update'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput }
   | { readonly type: 'untrack'; readonly owner: Pid; readonly topic: string; readonly key: string }
   | { readonly type: 'list'; readonly topic: string }
@@ -109,6 +109,10 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
   handleCall(message, _from, state, ctx) {
     switch (message.type) {
       case 'track': {
+        // Checked and tracked in one message, so concurrent joins of one name cannot pass the cap together.
+        if (message.maxMetas !== undefined && state.tracker.metas(message.topic, message.key).length >= message.maxMetas) {
+          return { state, reply: err('too_many_metas' as const) };
+        }
         const tracked = state.tracker.track(message.topic, ownerId(message.owner), message.key, message.meta);
         if (!tracked.ok) return { state, reply: tracked };
         if (!state.owners.has(message.owner.id)) {
@@ -178,17 +182,19 @@ export function presenceSpec(args: PresenceArgs): ChildSpec {
 export type PresenceError =
   | { readonly kind: 'already_tracked' }
   | { readonly kind: 'nopresence' }
+  /** The key holds as many metas on the topic as the caller allows (every node's counted). */
+  | { readonly kind: 'too_many_metas' }
   | { readonly kind: 'presence_unavailable'; readonly detail: string };
 
 async function refCall(message: Call): Promise<Result<string, PresenceError>> {
-  const result = await call<Result<string, 'already_tracked' | 'nopresence'>, PresenceProtocol>(PRESENCE, message);
+  const result = await call<Result<string, 'already_tracked' | 'nopresence' | 'too_many_metas'>, PresenceProtocol>(PRESENCE, message);
   if (!result.ok) return err({ kind: 'presence_unavailable', detail: result.error.kind });
   return result.value.ok ? result.value : err({ kind: result.value.error });
 }
 
-/** Tracks `owner` under `key` on `topic` until it untracks or stops; returns the meta's phx_ref. */
-export function track(owner: Pid, topic: string, key: string, meta: MetaInput): Promise<Result<string, PresenceError>> {
-  return refCall({ type: 'track', owner, topic, key, meta });
+/** Tracks `owner` under `key` on `topic` until it untracks or stops; returns the meta's phx_ref. `maxMetas`: refused when the key has that many already. */
+export function track(owner: Pid, topic: string, key: string, meta: MetaInput, maxMetas?: number): Promise<Result<string, PresenceError>> {
+  return refCall({ type: 'track', owner, topic, key, meta, ...(maxMetas === undefined ? {} : { maxMetas }) });
 }
 
 export function update(owner: Pid, topic: string, key: string, meta: MetaInput): Promise<Result<string, PresenceError>> {

@@ -5,12 +5,6 @@ import { z } from 'zod';
 // postgres.js returns int8 as a string; ids stay far below 2^53.
 const bigintId = z.union([z.string().regex(/^\d+$/), z.number().int(), z.bigint()]).transform(Number);
 
-export const userRow = z.object({
-  id: z.string().uuid(),
-  name: z.string(),
-  inserted_at: z.date(),
-});
-export type UserRow = z.infer<typeof userRow>;
 
 /** A message as stored (the insert's RETURNING). */
 export const storedMessageRow = z.object({

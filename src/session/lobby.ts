@@ -3,14 +3,24 @@ import { Reason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
 import * as Accounts from '../chat/accounts.js';
 import * as Presence from '../presence/presence.js';
-import { alive, joinReply, replyError, type SessionState } from './state.js';
+import { alive, joinReply, replyError, replyOk, type SessionState } from './state.js';
 
 /**
- * The lobby channel (`users:lobby`), the landing page's view: every user, and
- * who is online. The socket subscribes first and lists after, so a change in
- * between arrives as a diff the client applies on top (phoenix.js holds diffs
- * until the state).
+ * The lobby channel (`users:lobby`), the landing page's view: the users most
+ * recently seen, a page at a time (`load_users`), and who is online. The socket
+ * subscribes first and lists after, so a change in between arrives as a diff
+ * the client applies on top (phoenix.js holds diffs until the state).
  */
+
+const pageJson = (page: Accounts.UsersPage) => ({ users: page.users, total: page.total, ...(page.next === undefined ? {} : { next: page.next }) });
+
+/** `load_users { after }`: the page after the cursor a previous page gave as `next`. */
+export async function handleLobbyEvent(state: SessionState, frame: TextFrame): Promise<void> {
+  if (frame.event !== 'load_users') return replyError(state, frame, Reason.unknownEvent, { event: frame.event });
+  const page = await Accounts.listUsers(frame.payload['after']);
+  if (!page.ok) return replyError(state, frame, page.error.reason, page.error.reason === 'invalid_params' ? { errors: page.error.errors } : {});
+  replyOk(state, frame, pageJson(page.value));
+}
 export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: string): Promise<void> {
   state.conn.subscribe(frame.topic);
   const [users, online] = await Promise.all([Accounts.listUsers(), Presence.listJson(frame.topic)]);
@@ -23,7 +33,7 @@ export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: 
   state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: undefined });
   state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll([
-    ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { users: users.value.map((user) => ({ name: user.name })) })),
+    ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', pageJson(users.value))),
     Encode.push(joinRef, frame.topic, 'presence_state', online.value),
   ]);
 }

@@ -1,6 +1,6 @@
 /**
- * A token bucket: `burst` pushes at once, refilled at `perSecond`. Pure data,
- * kept in the Session's state: a restarted Session starts with a full bucket.
+ * A token bucket: `burst` at once, refilled at `perSecond`. Pure data, kept by
+ * the socket's budget (src/endpoint/budget.ts), so a restarted Session changes nothing.
  */
 export interface Bucket {
   tokens: number;

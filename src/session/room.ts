@@ -107,7 +107,12 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const since = lastSeen(frame);
   const history = since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
   const tk = Accounts.presenceTag(user.credential);
-  const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk }) : undefined;
+  const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk }, state.config.maxTabs) : undefined;
+  if (tracked?.ok === false && tracked.error.kind === 'too_many_metas') {
+    state.conn.removeTap(frame.topic);
+    refuse(state, frame, joinRef, Reason.tooManyTabs, { limit: state.config.maxTabs });
+    return;
+  }
   if (!state.inLobby && tracked?.ok === true) {
     await Presence.track(ctx.self, Accounts.USERS_TOPIC, user.name, { online_at: Date.now(), tk });
     state.inLobby = true;

@@ -6,9 +6,8 @@ import { USERS_TOPIC } from '../chat/accounts.js';
 import type { Conn } from '../endpoint/conn.js';
 import { Metrics } from '../metrics/registry.js';
 import * as Presence from '../presence/presence.js';
-import { joinLobby } from './lobby.js';
+import { handleLobbyEvent, joinLobby } from './lobby.js';
 import { ROOM_PREFIX } from './params.js';
-import { fullBucket, take } from './rate-limit.js';
 import { handleRoomEvent, joinRoom } from './room.js';
 import {
   replyError,
@@ -84,11 +83,6 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
 }
 
 async function handleFrame(state: SessionState, frame: TextFrame, ctx: SessionCtx): Promise<void> {
-  if (!take(state.bucket, state.config.rateLimit, Date.now())) {
-    Metrics.rateLimited();
-    replyError(state, frame, Reason.rateLimited);
-    return;
-  }
   if (frame.event === Events.join) return join(state, frame, ctx);
   const channel = state.channels.get(frame.topic);
   if (channel === undefined) {
@@ -111,7 +105,7 @@ async function handleFrame(state: SessionState, frame: TextFrame, ctx: SessionCt
     return;
   }
   if (channel.room !== undefined) return handleRoomEvent(state, channel, frame);
-  replyError(state, frame, Reason.unknownEvent, { event: frame.event });
+  return handleLobbyEvent(state, frame);
 }
 
 const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
@@ -122,14 +116,13 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
       if (conn.pid?.id === ctx.self.id) conn.pid = undefined;
     });
     // Frames that came while no Session was alive, in order, ahead of any new ones.
-    for (const frame of conn.inbox.splice(0)) send(ctx.self, { type: 'frame', frame });
+    for (const { frame, bytes } of conn.inbox.splice(0)) send(ctx.self, { type: 'frame', frame, bytes });
     if (conn.closed) send(ctx.self, { type: 'closed' });
     return {
       conn,
       self: ctx.self,
       config,
       channels: new Map(),
-      bucket: fullBucket(config.rateLimit, Date.now()),
       user: undefined,
       inLobby: false,
       replaced: undefined,
@@ -138,6 +131,7 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
   async handleInfo(message: SessionInfo | { type: 'DOWN' }, state, ctx) {
     switch (message.type) {
       case 'frame':
+        state.conn.queuedBytes -= message.bytes;
         await handleFrame(state, message.frame, ctx);
         break;
       case 'closed':

@@ -4,14 +4,14 @@ import type { Payload, TextFrame } from '../channel/frame.js';
 import type { NamesMode, User } from '../chat/accounts.js';
 import type { Conn } from '../endpoint/conn.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
-import type { Bucket, RateLimit } from './rate-limit.js';
 
 /** What a Session knows; all of it dies with the actor (the Conn keeps what must outlive it). */
 
 export interface SessionConfig {
   readonly maxChannels: number;
-  readonly rateLimit: RateLimit;
   readonly names: NamesMode;
+  /** Presence metas one name may hold in one topic. */
+  readonly maxTabs: number;
 }
 
 export interface Channel {
@@ -27,7 +27,6 @@ export interface SessionState {
   readonly self: Pid;
   readonly config: SessionConfig;
   readonly channels: Map<string, Channel>;
-  readonly bucket: Bucket;
   user: User | undefined;
   /** Whether this session is counted online in the lobby (it is while it has a room joined). */
   inLobby: boolean;
@@ -36,7 +35,7 @@ export interface SessionState {
 }
 
 export type SessionInfo =
-  | { readonly type: 'frame'; readonly frame: TextFrame }
+  | { readonly type: 'frame'; readonly frame: TextFrame; readonly bytes: number }
   | { readonly type: 'closed' }
   | Broadcast;
 

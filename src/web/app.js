@@ -166,6 +166,8 @@ function describeError(response, subject = '') {
       return NAMES_OPEN
         ? 'This name is in use right now by someone in another browser. Pick another name, or wait until they leave.'
         : 'This name is taken by someone in another browser. Pick another name.';
+    case 'too_many_tabs':
+      return `You have this room open in too many tabs (at most ${Number.isInteger(response.limit) ? response.limit : 'a few'}). Close one and try again.`;
     case 'unavailable':
       return 'The server cannot tell right now whose this name is. Try again in a moment.';
     case 'rate_limited':
@@ -268,16 +270,28 @@ function showWhoami(name) {
 }
 
 // ---------------------------------------------------------------------------
-// Landing: users:lobby gives every user ever seen, presence says who is online.
+// Landing: users:lobby gives the users seen most recently, a page at a time, and
+// the total; presence says who is online.
 
 function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
   const users = new Set();
+  let total = 0;
+  let next = null; // the cursor of the next page, null when there is none
   const channel = socket.channel('users:lobby', {});
   const presence = new Presence(channel);
   let stopped = false;
 
+  const addPage = (response) => {
+    for (const user of response.users ?? []) if (typeof user?.name === 'string') users.add(user.name);
+    if (Number.isInteger(response.total)) total = response.total;
+    next = typeof response.next === 'string' ? response.next : null;
+  };
+
   channel.on('user_joined', ({ name }) => {
-    if (typeof name === 'string') users.add(name);
+    if (typeof name === 'string' && !users.has(name)) {
+      users.add(name);
+      total += 1;
+    }
     renderPeople();
   });
   presence.onSync(() => renderPeople());
@@ -290,7 +304,7 @@ function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
   channel
     .join()
     .receive('ok', (response) => {
-      for (const user of response.users ?? []) if (typeof user?.name === 'string') users.add(user.name);
+      addPage(response);
       renderPeople();
       if (crashed) onSessionRecovered();
       crashed = false;
@@ -307,8 +321,30 @@ function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
     const me = savedUsername()?.toLowerCase();
     const list = $('people-list');
     list.replaceChildren(...names.map((name) => personItem(name, online.has(name), name.toLowerCase() === me)));
-    $('people-counts').textContent = `${online.size} online · ${names.length} total`;
+    $('people-counts').textContent = `${online.size} online · ${Math.max(total, names.length)} total`;
     $('people-empty').hidden = names.length > 0;
+    $('people-more').hidden = next === null;
+  }
+
+  function loadMore() {
+    if (next === null) return;
+    const button = $('people-more');
+    button.disabled = true;
+    channel
+      .push('load_users', { after: next })
+      .receive('ok', (response) => {
+        if (stopped) return;
+        addPage(response);
+        button.disabled = false;
+        renderPeople();
+      })
+      .receive('error', (response) => {
+        button.disabled = false;
+        showNotice(`Could not load more people: ${describeError(response)}`);
+      })
+      .receive('timeout', () => {
+        button.disabled = false;
+      });
   }
 
   // Form: prefilled with what this browser used last, and the room asked for. With a signed token there is no name to pick.
@@ -323,6 +359,7 @@ function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
 
   return {
     kind: 'landing',
+    loadMore,
     shown: () => (SIGNED || (failure?.reason === 'invalid_params' && failure.errors?.topic) ? $('room') : $('username')).focus(),
     stop: () => {
       if (stopped) return;
@@ -883,6 +920,7 @@ function boot() {
   $('load-older').addEventListener('click', () => current?.kind === 'room' && current.loadOlder());
   $('jump-latest').addEventListener('click', scrollToBottom);
   $('leave').addEventListener('click', () => navigate('/'));
+  $('people-more').addEventListener('click', () => current?.kind === 'landing' && current.loadMore());
   document.addEventListener('click', onLinkClick);
   window.addEventListener('popstate', render);
   showConnection(false);
