@@ -106,4 +106,4 @@ async function shutdown(signal: string, code = 0): Promise<void> {
 
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
-installProcessGuard(log, (fault) => void shutdown(fault.reason, 1));
+installProcessGuard(log, (fault) => shutdown(fault.reason, 1));

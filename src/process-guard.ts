@@ -21,14 +21,23 @@ function describe(error: unknown): Record<string, unknown> {
   return error instanceof Error ? { err: error } : { value: String(error) };
 }
 
-/** Installs the handlers; `stop` is called once, on the first fault (later ones are logged only). Returns the uninstaller. */
-export function installProcessGuard(log: Logger, stop: (fault: Fault) => void): () => void {
+/**
+ * Installs the handlers; `stop` is called once, on the first fault (later ones are logged only),
+ * and is expected to exit. Returns the uninstaller.
+ */
+export function installProcessGuard(log: Logger, stop: (fault: Fault) => Promise<void>): () => void {
   let faulted = false;
   const onFault = (fault: Fault): void => {
     log.fatal({ reason: fault.reason, ...describe(fault.error), alreadyStopping: faulted }, MESSAGES[fault.reason]);
     if (faulted) return;
     faulted = true;
-    stop(fault);
+    // Whatever happens next (the loop running dry, a stop that fails), this process ends with 1.
+    process.exitCode = 1;
+    stop(fault).catch((error: unknown) => {
+      log.fatal({ reason: 'stop_failed', ...describe(error) }, 'stopping after a fault failed; exiting');
+      log.flush();
+      process.exit(1);
+    });
   };
   const onRejection = (error: unknown): void => onFault({ reason: 'unhandled_rejection', error });
   const onException = (error: unknown): void => onFault({ reason: 'uncaught_exception', error });

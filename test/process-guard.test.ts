@@ -16,6 +16,7 @@ interface Line {
   readonly child?: string;
   readonly actor?: string;
   readonly err?: { readonly stack?: string };
+  readonly value?: string;
 }
 
 describe('process guard', { timeout: 120_000 }, () => {
@@ -30,8 +31,9 @@ describe('process guard', { timeout: 120_000 }, () => {
   for (const [fault, reason, message] of [
     ['rejection', 'unhandled_rejection', 'deliberate unhandled rejection (test)'],
     ['exception', 'uncaught_exception', 'deliberate uncaught exception (test)'],
+    ['value', 'unhandled_rejection', 'a plain string, no stack'],
   ] as const) {
-    it(`an ${reason.replace('_', ' ')}: logged with its stack, the tree stopped in order, exit 1`, async () => {
+    it(`an ${reason.replace('_', ' ')} (${fault}): logged with its stack or value, the tree stopped in order, exit 1`, async () => {
       const server = await startServerProcess({ FAULT: fault, LOG_LEVEL: 'debug', DATABASE_URL: db.url }, 60_000, { script: 'dist/test/support/faulty-main.js' });
       assert.equal((await fetch(`${server.url}/health`)).status, 200);
       server.child.kill('SIGUSR2');
@@ -43,7 +45,8 @@ describe('process guard', { timeout: 120_000 }, () => {
       const fatal = faults[0];
       assert.ok(fatal, `a line with reason ${reason} in:\n${server.lines.join('\n')}`);
       assert.equal(fatal.level, 60, 'fatal');
-      assert.match(fatal.err?.stack ?? '', new RegExp(`${message.replace(/[()]/g, '\\$&')}[\\s\\S]*faulty-main`), 'the stack points at the fault');
+      if (fault === 'value') assert.equal(fatal.value, message, 'a rejection that is not an Error: its value');
+      else assert.match(fatal.err?.stack ?? '', new RegExp(`${message.replace(/[()]/g, '\\$&')}[\\s\\S]*faulty-main`), 'the stack points at the fault');
       const after = lines.slice(lines.indexOf(fatal));
       const messages = after.map((line) => line.msg);
       assert.ok(messages.indexOf('shutting down') >= 0 && messages.indexOf('stopped') > messages.indexOf('shutting down'), messages.join('\n'));

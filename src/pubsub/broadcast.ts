@@ -1,4 +1,4 @@
-import type { Result } from '../../supervision/result.js';
+import { ok, type Result } from '../../supervision/result.js';
 import * as Encode from '../channel/encode.js';
 import type { Payload } from '../channel/frame.js';
 import type { Pid } from '../../supervision/index.js';
@@ -28,8 +28,9 @@ export class Broadcast {
 
   /** The frame, or why the payload cannot be one (a BigInt, a cycle, a getter or toJSON that throws); encodes at most once when it can. */
   encoded(): Result<string, Encode.EncodeError> {
-    const result = this.#frame === undefined ? Encode.tryEncode(() => Encode.broadcast(this.topic, this.event, this.payload)) : undefined;
-    if (result?.ok === true) this.#frame = result.value;
-    return result ?? { ok: true, value: this.#frame as string };
+    if (this.#frame !== undefined) return ok(this.#frame);
+    const result = Encode.tryEncode(() => Encode.broadcast(this.topic, this.event, this.payload));
+    if (result.ok) this.#frame = result.value;
+    return result;
   }
 }
