@@ -17,6 +17,7 @@ interface Line {
   readonly actor?: string;
   readonly err?: { readonly stack?: string };
   readonly value?: string;
+  readonly time?: number;
 }
 
 describe('process guard', { timeout: 120_000 }, () => {
@@ -47,12 +48,15 @@ describe('process guard', { timeout: 120_000 }, () => {
       assert.equal(fatal.level, 60, 'fatal');
       if (fault === 'value') assert.equal(fatal.value, message, 'a rejection that is not an Error: its value');
       else assert.match(fatal.err?.stack ?? '', new RegExp(`${message.replace(/[()]/g, '\\$&')}[\\s\\S]*faulty-main`), 'the stack points at the fault');
-      const after = lines.slice(lines.indexOf(fatal));
-      const messages = after.map((line) => line.msg);
-      assert.ok(messages.indexOf('shutting down') >= 0 && messages.indexOf('stopped') > messages.indexOf('shutting down'), messages.join('\n'));
+      // Ordered by each line's time: under load, lines captured from the pipe may come over out of order.
+      const after = lines.filter((line) => (line.time ?? 0) >= (fatal.time ?? Number.POSITIVE_INFINITY));
+      const timeOf = (msg: string) => after.find((line) => line.msg === msg)?.time ?? Number.NaN;
+      assert.ok(timeOf('shutting down') <= timeOf('stopping children') && timeOf('stopping children') <= timeOf('stopped'), server.lines.join('\n'));
       // The root's children stop in reverse start order, the Endpoint (and its sockets) first.
-      const rootStops = after.filter((line) => line.msg === 'child stopped' && line.actor === '/app').map((line) => line.child);
-      assert.deepEqual(rootStops, ['endpoint', 'presence', 'pubsub', 'repo']);
+      const rootStops = after.filter((line) => line.msg === 'child stopped' && line.actor === '/app');
+      assert.deepEqual(rootStops.map((line) => line.child).sort(), ['endpoint', 'presence', 'pubsub', 'repo']);
+      const at = (child: string) => rootStops.find((line) => line.child === child)?.time ?? Number.NaN;
+      assert.ok(at('endpoint') <= at('presence') && at('presence') <= at('pubsub') && at('pubsub') <= at('repo'), server.lines.join('\n'));
     });
   }
 });
