@@ -7,6 +7,7 @@ import { createLogger } from './log.js';
 import { nativeUws } from './endpoint/uws.js';
 import { openDatabase } from './repo/database.js';
 import { startWorkers } from './workers.js';
+import { installProcessGuard } from './process-guard.js';
 
 /** Entry point: config -> logger -> database -> the supervision tree; signals stop it in reverse order. */
 const parsed = parseConfig(process.env);
@@ -82,7 +83,7 @@ async function start(): Promise<Running> {
 // Signals are handled from the first moment: one that comes during start-up stops what has started.
 const running = start();
 
-async function shutdown(signal: string): Promise<void> {
+async function shutdown(signal: string, code = 0): Promise<void> {
   if (stopping) {
     if (Date.now() - stoppingSince < RELAYED_SIGNAL_MS) return;
     log.warn({ signal }, 'second signal: exiting at once');
@@ -100,8 +101,9 @@ async function shutdown(signal: string): Promise<void> {
   await stopRunning();
   await stopDatabase();
   log.info('stopped');
-  exit(0);
+  exit(code);
 }
 
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+installProcessGuard(log, (fault) => shutdown(fault.reason, 1));

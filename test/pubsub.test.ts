@@ -84,6 +84,28 @@ describe('PubSub', () => {
     await Promise.all(listeners.map((pid) => stop(pid, SHUTDOWN, 1_000)));
   });
 
+  it('drops a broadcast that cannot be encoded, survives a socket publisher that throws, and delivers what comes after', async () => {
+    const pubsub = whereis(name('pubsub'));
+    const pid = await listen(parent, 'sturdy', ['room:bad']);
+    let publishes = 0;
+    PubSub.setSocketPublisher((broadcast) => {
+      publishes += 1;
+      if (broadcast.event === 'explode') throw new Error('a publisher bug');
+    });
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    const hostile = [{ n: 1n }, cycle, { get x(): number { throw new Error('getter'); } }, { toJSON: () => { throw new Error('toJSON'); } }, { toJSON: () => 42 }];
+    for (const payload of hostile) PubSub.broadcast('room:bad', 'new_msg', payload);
+    PubSub.broadcast('room:bad', 'explode', {});
+    PubSub.broadcast('room:bad', 'fine', { ok: true });
+    await eventually(async () => (await received(pid)).some((b) => b.event === 'fine'));
+    assert.deepEqual((await received(pid)).map((b) => b.event), ['explode', 'fine'], 'the unencodable ones reached no one');
+    assert.equal(publishes, 2);
+    assert.equal(whereis(name('pubsub'))?.id, pubsub?.id, 'the same PubSub process');
+    PubSub.setSocketPublisher(undefined);
+    await stop(pid, SHUTDOWN, 1_000);
+  });
+
   it('keeps the order of broadcasts from one sender', async () => {
     const pid = await listen(parent, 'ordered', ['room:order']);
     for (let i = 0; i < 1_000; i += 1) PubSub.broadcast('room:order', 'n', { i });

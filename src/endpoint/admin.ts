@@ -1,11 +1,11 @@
-import type { HttpRequest, HttpResponse, TemplatedApp } from '@btc-vision/uwebsockets.js';
 import { z } from 'zod';
 import type { Result } from '../../supervision/result.js';
 import { bearerCheck } from './admin-auth.js';
 import { adminPage } from './admin-page.js';
 import type { Conns } from './conns.js';
-import { sendJson, trackAbort } from './http.js';
+import { json, type Reply } from './http.js';
 import * as Ops from './operations.js';
+import type { Routes } from './route.js';
 
 /**
  * The admin API, under /admin, for people who run the server: see the tree and
@@ -16,7 +16,6 @@ import * as Ops from './operations.js';
  * person for the token and sends it on each call.
  */
 
-type Reply = { readonly status: string; readonly body: unknown };
 interface Request {
   readonly params: readonly string[];
   readonly query: URLSearchParams;
@@ -33,17 +32,20 @@ const countParam = z.coerce
   .min(1, 'count must be at least 1')
   .max(MAX_KILL, `count must be at most ${MAX_KILL}`);
 
-const ok = (body: unknown): Reply => ({ status: '200 OK', body });
-const badRequest = (reason: string): Reply => ({ status: '400 Bad Request', body: { error: 'bad_request', reason } });
+const ok = (body: unknown): Reply => json('200 OK', body);
+const badRequest = (reason: string): Reply => json('400 Bad Request', { error: 'bad_request', reason });
+const UNAUTHORIZED = json('401 Unauthorized', { error: 'unauthorized', reason: 'send Authorization: Bearer <ADMIN_TOKEN>' }, [
+  ['www-authenticate', 'Bearer realm="admin"'],
+]);
 
 function fromOperation<T>(result: Result<T, Ops.OperationError>, body: (value: T) => unknown): Reply {
   if (result.ok) return ok(body(result.value));
   switch (result.error.error) {
     case 'unavailable':
-      return { status: '503 Service Unavailable', body: result.error };
+      return json('503 Service Unavailable', result.error);
     case 'unknown_session':
     case 'unknown_actor':
-      return { status: '404 Not Found', body: result.error };
+      return json('404 Not Found', result.error);
   }
 }
 
@@ -52,35 +54,22 @@ function limitOf(query: URLSearchParams): number | Reply {
   return parsed.success ? parsed.data : badRequest('limit must be a whole number from 1 to 100000');
 }
 
-export function adminRoutes(app: TemplatedApp, deps: { readonly token: string; readonly conns: Conns }): void {
+export function adminRoutes(routes: Routes, deps: { readonly token: string; readonly conns: Conns }): void {
   const authorized = bearerCheck(deps.token);
 
   const route = (method: 'get' | 'post', pattern: string, params: number, handler: Handler): void => {
-    app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
+    routes[method](pattern, (req) => {
       // uWS: everything in req must be read before the handler returns.
       const authorization = req.getHeader('authorization');
       const request: Request = {
         params: Array.from({ length: params }, (_, i) => req.getParameter(i) ?? ''),
         query: new URLSearchParams(req.getQuery() ?? ''),
       };
-      if (!authorized(authorization)) {
-        res.cork(() => {
-          res
-            .writeStatus('401 Unauthorized')
-            .writeHeader('www-authenticate', 'Bearer realm="admin"')
-            .writeHeader('content-type', 'application/json')
-            .end(JSON.stringify({ error: 'unauthorized', reason: 'send Authorization: Bearer <ADMIN_TOKEN>' }));
-        });
-        return;
-      }
-      const aborted = trackAbort(res);
-      void Promise.resolve(handler(request)).then((reply) => {
-        if (!aborted()) sendJson(res, reply.status, reply.body);
-      });
+      return authorized(authorization) ? handler(request) : UNAUTHORIZED;
     });
   };
 
-  adminPage(app);
+  adminPage(routes);
 
   route('get', '/admin/tree', 0, async ({ query }) => {
     const limit = limitOf(query);

@@ -16,8 +16,9 @@ import { conns } from './conns.js';
 import { Fastlane } from './fastlane.js';
 import { healthRoute } from './health.js';
 import { tokenVerifier } from './jwt.js';
-import { sendJson } from './http.js';
+import { json } from './http.js';
 import { metricsRoute } from './metrics-route.js';
+import { routes } from './route.js';
 import { socketBehavior } from './socket.js';
 import { staticRoutes } from './static.js';
 import { uws, uwsBuild } from './uws.js';
@@ -53,13 +54,15 @@ const http: GenServer<EndpointArgs, State, HttpProtocol> = {
     const verifyToken = tokenVerifier(config);
     const fastlane = new Fastlane(app);
     ctx.owns(conns.startSampling(config.SLOW_READER_BYTES));
-    healthRoute(app, nodeName, startedAt);
-    metricsRoute(app, conns);
+    const router = routes(app, ctx.log);
+    healthRoute(router, nodeName, startedAt);
+    metricsRoute(router, conns);
     // Without a token the admin routes do not exist: /admin/* falls through to 404 below.
-    if (config.ADMIN_TOKEN !== undefined) adminRoutes(app, { token: config.ADMIN_TOKEN, conns });
-    staticRoutes(app, { names: config.NAMES, signed: verifyToken !== undefined });
+    if (config.ADMIN_TOKEN !== undefined) adminRoutes(router, { token: config.ADMIN_TOKEN, conns });
+    staticRoutes(router, { names: config.NAMES, signed: verifyToken !== undefined });
     app.ws('/socket/websocket', socketBehavior({ config, verifyToken, sessions: sessions as SupervisorPid, fastlane, conns, log: ctx.log }));
-    app.any('/*', (res) => sendJson(res, '404 Not Found', { error: 'not_found' }));
+    const notFound = json('404 Not Found', { error: 'not_found' });
+    router.any('/*', () => notFound);
     PubSub.setSocketPublisher((broadcast) => fastlane.publish(broadcast));
     ctx.owns(() => PubSub.setSocketPublisher(undefined));
     return new Promise<State>((resolve, reject) => {

@@ -1,9 +1,8 @@
-import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import { countChildren, mailboxLength, name, whereis, type SupervisorPid } from '../../supervision/index.js';
 import { Metrics } from '../metrics/registry.js';
 import * as Repo from '../repo/repo.js';
 import type { Conns } from './conns.js';
-import { trackAbort } from './http.js';
+import type { Routes } from './route.js';
 
 /** Actors whose mailbox depth is exported: the shared ones every session goes through, and the Sessions supervisor. */
 const CORE_ACTORS = ['repo', 'pubsub', 'presence', 'sessions', 'http'] as const;
@@ -24,18 +23,11 @@ async function dbUse(): Promise<{ poolSize: number; inFlight: number; queued: nu
 }
 
 /** GET /metrics: Prometheus text. Gauges are read from the actors now; counters were summed as traffic flowed. */
-export function metricsRoute(app: TemplatedApp, conns: Conns): void {
-  app.get('/metrics', (res) => {
-    const aborted = trackAbort(res);
-    void (async () => {
-      const [sessions, db] = await Promise.all([sessionCount(), dbUse()]);
-      const mailboxes = Object.fromEntries(CORE_ACTORS.map((actor) => [actor, mailboxLength(name(actor))]));
-      Metrics.sample({ socketsOpen: conns.size, sessions, mailboxes, db });
-      const text = await Metrics.render();
-      if (aborted()) return;
-      res.cork(() => {
-        res.writeStatus('200 OK').writeHeader('content-type', Metrics.contentType).end(text);
-      });
-    })();
+export function metricsRoute(routes: Routes, conns: Conns): void {
+  routes.get('/metrics', async () => {
+    const [sessions, db] = await Promise.all([sessionCount(), dbUse()]);
+    const mailboxes = Object.fromEntries(CORE_ACTORS.map((actor) => [actor, mailboxLength(name(actor))]));
+    Metrics.sample({ socketsOpen: conns.size, sessions, mailboxes, db });
+    return { status: '200 OK', kind: 'data', contentType: Metrics.contentType, body: await Metrics.render() };
   });
 }

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import { fromRoot } from '../root.js';
-import { sendJson } from './http.js';
+import { file, json } from './http.js';
+import type { Routes } from './route.js';
 
 /**
  * The browser client: a few static files read once at start, and the stock
@@ -19,38 +19,27 @@ const ASSETS: ReadonlyArray<readonly [string, string, string]> = [
   ['/assets/phoenix.mjs', phoenixJs, 'text/javascript; charset=utf-8'],
 ];
 
-function serve(app: TemplatedApp, path: string, body: Buffer, type: string): void {
-  app.get(path, (res) => {
-    res.cork(() => {
-      res.writeStatus('200 OK').writeHeader('content-type', type).writeHeader('cache-control', 'no-cache').end(body);
-    });
-  });
-}
-
 /** How people sign in here, which the page follows: a name and a browser token (claimed or open), or a signed token. */
 export interface PageMode {
   readonly names: 'claim' | 'open';
   readonly signed: boolean;
 }
 
-export function staticRoutes(app: TemplatedApp, mode: PageMode): void {
-  for (const [path, file, type] of ASSETS) {
-    if (existsSync(file)) serve(app, path, readFileSync(file), type);
+const ROOM_NOT_FOUND = json('404 Not Found', { error: 'not_found', reason: 'room names are 1 to 32 of a-z, 0-9, _ and -' });
+
+export function staticRoutes(routes: Routes, mode: PageMode): void {
+  for (const [path, name, type] of ASSETS) {
+    if (!existsSync(name)) continue;
+    const reply = file('asset', type, readFileSync(name));
+    routes.get(path, () => reply);
   }
   const index = web('index.html');
   if (!existsSync(index)) return;
-  const page = Buffer.from(
-    readFileSync(index, 'utf8').replace('data-names="claim" data-auth="browser"', `data-names="${mode.names}" data-auth="${mode.signed ? 'jwt' : 'browser'}"`),
+  const page = file(
+    'chat_page',
+    'text/html; charset=utf-8',
+    Buffer.from(readFileSync(index, 'utf8').replace('data-names="claim" data-auth="browser"', `data-names="${mode.names}" data-auth="${mode.signed ? 'jwt' : 'browser'}"`)),
   );
-  serve(app, '/', page, 'text/html; charset=utf-8');
-  app.get('/rooms/:name', (res, req) => {
-    const name = req.getParameter(0) ?? '';
-    if (!/^[a-z0-9_-]{1,32}$/.test(name)) {
-      sendJson(res, '404 Not Found', { error: 'not_found', reason: 'room names are 1 to 32 of a-z, 0-9, _ and -' });
-      return;
-    }
-    res.cork(() => {
-      res.writeStatus('200 OK').writeHeader('content-type', 'text/html; charset=utf-8').writeHeader('cache-control', 'no-cache').end(page);
-    });
-  });
+  routes.get('/', () => page);
+  routes.get('/rooms/:name', (req) => (/^[a-z0-9_-]{1,32}$/.test(req.getParameter(0) ?? '') ? page : ROOM_NOT_FOUND));
 }

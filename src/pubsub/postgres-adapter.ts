@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import type { Payload } from '../channel/frame.js';
 import type { PubSubAdapter } from './adapter.js';
 import type { Broadcast } from './broadcast.js';
+import { DropLog } from './drop-log.js';
 import { encodeParts, Reassembler } from './notify-frames.js';
 
 /**
@@ -57,6 +58,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
   let seq = Date.now();
   let listens = 0;
   const parts = new Reassembler();
+  const drops = new DropLog(log);
   let inflight: { readonly marker: string; readonly waiters: Array<() => void> } | undefined;
   let next: Array<() => void> = [];
   let markers = 0;
@@ -94,10 +96,10 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
           sendMarker();
           return;
         }
-        const decoded = parts.add(text);
+        const decoded = parts.add(text, Date.now());
         if (decoded === undefined) return;
-        if ('kind' in decoded) {
-          log.warn({ reason: decoded.kind, detail: decoded.detail }, 'ignored a notification that is not a broadcast');
+        if ('reason' in decoded) {
+          drops.dropped(decoded, Date.now());
           return;
         }
         if (decoded.via === 'c' || decoded.node !== node) deliver(decoded.topic, decoded.event, decoded.payload);
@@ -126,8 +128,8 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
       };
       timers.push(
         setInterval(() => {
-          const dropped = parts.sweep();
-          if (dropped > 0) log.warn({ dropped }, 'dropped broadcasts whose parts stopped coming');
+          const expired = parts.sweep(Date.now());
+          if (expired !== undefined) drops.dropped(expired, Date.now());
         }, SWEEP_MS),
         setInterval(() => {
           if (probesUnanswered >= 2 && !relistening) void relisten();
@@ -141,7 +143,12 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
       const connection = sql;
       if (connection === undefined) return;
       seq += 1;
-      for (const part of encodeParts('b', node, seq, topic, event, payload)) {
+      const encoded = encodeParts('b', node, seq, topic, event, payload);
+      if (!encoded.ok) {
+        log.error({ reason: encoded.error.reason, error: encoded.error, topic, event }, 'could not notify other nodes of a broadcast: dropped');
+        return;
+      }
+      for (const part of encoded.value) {
         connection.notify(NOTIFY_CHANNEL, part).catch((error: unknown) => {
           log.warn({ err: error, topic, event }, 'could not notify other nodes of a broadcast');
         });
@@ -161,11 +168,18 @@ export function postgresAdapter(options: PostgresAdapterOptions): PubSubAdapter 
   };
 }
 
-/** For the Repo with CLUSTER=1: what a stored message's broadcast NOTIFYs inside its transaction. */
+/**
+ * For the Repo with CLUSTER=1: what a stored message's broadcast NOTIFYs inside its transaction.
+ * One that cannot be encoded NOTIFYs nothing (it must not fail the batch that stores it); the
+ * message stays stored, and clients get it on their next catch-up.
+ */
 export function commitNotify(node: string): { readonly channel: string; readonly encode: (broadcast: Broadcast) => readonly string[] } {
   let seq = Date.now();
   return {
     channel: NOTIFY_CHANNEL,
-    encode: (broadcast) => encodeParts('c', node, ++seq, broadcast.topic, broadcast.event, broadcast.payload),
+    encode: (broadcast) => {
+      const encoded = encodeParts('c', node, ++seq, broadcast.topic, broadcast.event, broadcast.payload);
+      return encoded.ok ? encoded.value : [];
+    },
   };
 }

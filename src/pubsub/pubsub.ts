@@ -79,13 +79,33 @@ function removeSubscription(state: State, topic: string, pidId: number): void {
   if (subscribers?.size === 0) state.topics.delete(topic);
 }
 
-function dispatch(state: State, broadcast: Broadcast): void {
+/**
+ * A broadcast is someone else's data: one that cannot be encoded is dropped and
+ * logged here, before anyone gets it, and a socket publisher or adapter that
+ * throws loses that one broadcast. Neither may crash PubSub, whose restart would
+ * (rest_for_one) drop every socket of the node.
+ */
+function dispatch(state: State, broadcast: Broadcast, log: Logger, outward: boolean): void {
+  const encoded = broadcast.encoded();
+  if (!encoded.ok) {
+    log.error({ reason: encoded.error.code, detail: encoded.error.message, topic: broadcast.topic, event: broadcast.event }, 'dropped a broadcast that cannot be encoded');
+    return;
+  }
   const subscribers = state.topics.get(broadcast.topic);
   if (subscribers !== undefined) {
     sendAll(subscribers.values(), broadcast, broadcast.from);
     state.delivered += subscribers.size;
   }
-  state.publishToSockets?.(broadcast);
+  guarded(log, broadcast, 'socket publisher', () => state.publishToSockets?.(broadcast));
+  if (outward) guarded(log, broadcast, 'cluster adapter', () => state.adapter.publish(broadcast.topic, broadcast.event, broadcast.payload));
+}
+
+function guarded(log: Logger, broadcast: Broadcast, stage: string, run: () => void): void {
+  try {
+    run();
+  } catch (error) {
+    log.error({ reason: 'publish_failed', stage, err: error, topic: broadcast.topic, event: broadcast.event }, 'a broadcast failed on its way out; dropped there');
+  }
 }
 
 const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
@@ -131,14 +151,13 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
         return { state, noreply: true };
     }
   },
-  handleCast(message, state) {
+  handleCast(message, state, ctx) {
     switch (message.type) {
       case 'broadcast':
-        dispatch(state, message.broadcast);
-        state.adapter.publish(message.broadcast.topic, message.broadcast.event, message.broadcast.payload);
+        dispatch(state, message.broadcast, ctx.log, true);
         break;
       case 'local':
-        dispatch(state, message.broadcast);
+        dispatch(state, message.broadcast, ctx.log, false);
         break;
       case 'socket_publisher':
         state.publishToSockets = message.publish;
