@@ -106,6 +106,26 @@ function route(conn: Conn, frame: TextFrame, bytes: number): void {
 const kindOf = (topic: string | null, event: string | null): FrameKind =>
   topic === PHOENIX_TOPIC && event === Events.heartbeat ? 'heartbeat' : event === Events.join ? 'join' : 'push';
 
+/**
+ * A throw inside a uWS callback would reach the process guard and stop the
+ * node: a bug met by one socket closes that socket (1011) and is logged, as a
+ * crashed Phoenix socket process would take only its own connection down.
+ */
+function contained<A extends unknown[]>(log: Logger, what: string, run: (...args: A) => void, onError: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      run(...args);
+    } catch (error) {
+      log.error({ reason: 'socket_callback_failed', callback: what, err: error }, 'a socket callback failed; closing that socket');
+      try {
+        onError(...args);
+      } catch {
+        // The socket is already gone.
+      }
+    }
+  };
+}
+
 export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
   const { config, log } = deps;
   const sessionConfig: SessionConfig = {
@@ -138,8 +158,8 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
     sendPingsAutomatically: false,
     maxBackpressure: config.SLOW_READER_BYTES,
     closeOnBackpressureLimit: true,
-    upgrade: upgrade(config, deps.verifyToken, deps.conns),
-    open: (ws) => {
+    upgrade: contained(log, 'upgrade', upgrade(config, deps.verifyToken, deps.conns), (res) => refuse(res, '500 Internal Server Error', 'internal error')),
+    open: contained(log, 'open', (ws) => {
       const { remote, signed } = ws.getUserData();
       const conn = new Conn(nextSessionId(), ws, deps.fastlane, remote, new Budget(limits, Date.now()), signed);
       ws.getUserData().conn = conn;
@@ -149,8 +169,8 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
         log.warn({ session: conn.id, reason: started.error.kind }, 'session did not start; closing the socket');
         conn.close(CloseCode.tryAgainLater, 'server busy');
       });
-    },
-    message: (ws, message, isBinary) => {
+    }, (ws) => ws.end(CloseCode.internalError, 'internal error')),
+    message: contained(log, 'message', (ws, message, isBinary) => {
       const conn = ws.getUserData().conn;
       if (conn === undefined) return;
       Metrics.messageIn();
@@ -177,7 +197,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
         return;
       }
       route(conn, frame, message.byteLength);
-    },
+    }, (ws) => ws.getUserData().conn?.close(CloseCode.internalError, 'internal error')),
     drain: () => {},
     close: (ws, code) => {
       const conn = ws.getUserData().conn;
