@@ -4,7 +4,12 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import postgres from 'postgres';
-import { inspectProcess } from '../src/repo/embedded-leftover.js';
+import { pino } from 'pino';
+import { initialise } from '../src/repo/embedded-init.js';
+import { inspectProcess, stopProcess } from '../src/repo/embedded-leftover.js';
+import { launch, serverBinary } from '../src/repo/embedded-server.js';
+import { prepareDataDir } from '../src/repo/embedded-user.js';
+import { migrate } from '../src/repo/migrations.js';
 import { APP_ROLE } from '../src/repo/embedded-roles.js';
 import { secretsFile } from '../src/repo/embedded-secrets.js';
 import { eventually } from './support/probe.js';
@@ -24,8 +29,8 @@ function started(server: ServerProcess): { port: number; postmaster: number } {
 
 const secrets = (dir: string) => JSON.parse(readFileSync(secretsFile(dir), 'utf8')) as { superuser: string; app: string };
 const appUrl = (server: ServerProcess, dir = dataDir) => `postgres://${APP_ROLE}:${secrets(dir).app}@127.0.0.1:${started(server).port}/chat`;
-const as = (user: string, password: string, port: number) =>
-  postgres({ host: '127.0.0.1', port, user, password, database: 'chat', max: 1, connect_timeout: 5, onnotice: () => {} });
+const as = (user: string, password: string, port: number, database = 'chat') =>
+  postgres({ host: '127.0.0.1', port, user, password, database, max: 1, connect_timeout: 5, onnotice: () => {} });
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolveFree) => {
@@ -92,6 +97,44 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', () => {
     assert.deepEqual(owners.map((row) => row['owner']), [APP_ROLE], 'it owns every table and sequence');
     await app.end();
     assert.equal(await server.stop(), 0);
+  });
+
+  it('upgrades a data directory made with the old fixed postgres/postgres password in place, rows intact', async () => {
+    const old = mkdtempSync(join(resolve('.test-data'), 'legacy-'));
+    try {
+      // What earlier versions left: the cluster in pg/, superuser postgres/postgres owning everything, no secrets file.
+      const log = pino({ level: 'silent' });
+      const pgDir = join(old, 'pg');
+      const runAs = prepareDataDir(old, pgDir, log);
+      assert.ok(runAs.ok);
+      await initialise({ user: 'postgres', password: 'postgres', dataDir: old, pgDir, disposable: true, log });
+      const launched = await launch({ binary: await serverBinary(), pgDir, runAs: runAs.value, disposable: true, detached: false, log }, undefined);
+      assert.ok(launched.ok);
+      const admin = as('postgres', 'postgres', launched.value.port, 'postgres');
+      await admin.unsafe('CREATE DATABASE chat');
+      await admin.end();
+      const legacy = as('postgres', 'postgres', launched.value.port);
+      assert.ok((await migrate(legacy, { log })).ok);
+      await legacy`INSERT INTO users (name) VALUES ('old-timer')`;
+      await legacy.end();
+      await stopProcess(launched.value.child.pid ?? 0);
+
+      const server = await startServerProcess({ DATABASE_URL: undefined, DATA_DIR: old }, 120_000);
+      const { port } = started(server);
+      assert.ok(server.lines.some((l) => l.includes('upgraded a data directory')));
+      assert.equal(statSync(secretsFile(old)).mode & 0o777, 0o600);
+      await assert.rejects(as('postgres', 'postgres', port)`SELECT 1`, /password authentication failed/);
+      const app = postgres(appUrl(server, old), { max: 1, onnotice: () => {} });
+      assert.deepEqual((await app`SELECT name FROM users`).map((row) => row['name']), ['old-timer']);
+      assert.equal((await app`SELECT rolsuper FROM pg_roles WHERE rolname = current_user`)[0]?.['rolsuper'], false);
+      await app`INSERT INTO users (name) VALUES ('newcomer')`;
+      const owners = await app`SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace`;
+      assert.deepEqual(owners.map((row) => row['owner']), [APP_ROLE]);
+      await app.end();
+      assert.equal(await server.stop(), 0);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
   });
 
   it('npm run migrate applies the migrations alone and says when the schema is up to date', async () => {
