@@ -5,8 +5,9 @@ import { z } from 'zod';
 /**
  * Who holds an embedded PostgreSQL data directory before we start a server on it.
  *
- * A run killed with SIGKILL never stops its PostgreSQL (the server is detached,
- * see embedded.ts), and leaves postmaster.pid behind. PostgreSQL copes with a
+ * A run killed with SIGKILL has its PostgreSQL stopped by the watchdog
+ * (embedded-watchdog.ts), but one killed with its watchdog, or an older version,
+ * leaves it running, and postmaster.pid behind. PostgreSQL copes with a
  * dead pid by itself, but not with a pid that has since been reused by another
  * process of the `postgres` user (likely here, where every embedded server runs
  * as that user), and a live leftover keeps the directory and often the port.
