@@ -16,6 +16,7 @@ import { repoSpec } from './repo/repo.js';
  * The whole supervision tree on one screen.
  *
  *   app (rest_for_one: each child depends on those before it)
+ *   ├── database       without DATABASE_URL: one_for_one supervisor of the embedded PostgreSQL (restarted without the rest)
  *   ├── repo           postgres.js pool; migrations at start; group commit
  *   ├── pubsub         topic -> subscribers; socket fastlane; CLUSTER=1: across nodes over LISTEN/NOTIFY
  *   ├── presence       who is online per topic; merged presence_diff broadcasts; CLUSTER=1: replicated
@@ -23,9 +24,10 @@ import { repoSpec } from './repo/repo.js';
  */
 const GAP = 'broadcasts from other nodes were lost while LISTEN was down; rejoin and catch up';
 
-export function children(config: Config, databaseUrl: string, nodeName: string): ChildSpec[] {
+export function children(config: Config, databaseUrl: string, nodeName: string, database: readonly ChildSpec[] = []): ChildSpec[] {
   const startedAt = Date.now();
   return [
+    ...database,
     repoSpec({
       url: databaseUrl,
       poolSize: config.DB_POOL_SIZE,
@@ -51,8 +53,9 @@ export function startApplication(
   log: Logger,
   databaseUrl: string,
   nodeName: string,
+  database: readonly ChildSpec[] = [],
 ): Promise<Result<SupervisorPid, StartError>> {
-  return startSupervisor(children(config, databaseUrl, nodeName), {
+  return startSupervisor(children(config, databaseUrl, nodeName, database), {
     // Every restart and give-up in the tree is counted for /metrics.
     parent: { ...rootParent(log), observer: Metrics.supervisorEvent },
     id: 'app',

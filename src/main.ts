@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { SHUTDOWN, describeReason, describeStartError, onExit, stop } from '../supervision/index.js';
+import { SHUTDOWN, describeReason, describeStartError, onExit, rootParent, startSupervisor, stop } from '../supervision/index.js';
 import { startApplication } from './application.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { nativeUws } from './endpoint/uws.js';
-import { openDatabase } from './repo/database.js';
+import { databaseChildren } from './repo/database.js';
 import { startWorkers } from './workers.js';
 import { installProcessGuard } from './process-guard.js';
 
@@ -41,43 +41,46 @@ function exit(code: number): never {
 }
 
 interface Running {
-  /** Stops what runs on the database: this node's tree, or the workers. */
+  /** Stops this node's tree (the embedded database last), or the workers and then the database. */
   stop(): Promise<void>;
-  stopDatabase(): Promise<void>;
 }
 
+const TREE_STOP_MS = config.SHUTDOWN_TIMEOUT_MS + 2_000;
+
 async function start(): Promise<Running> {
-  const database = await openDatabase(config, log);
-  if (!database.ok) {
-    log.fatal(database.error);
-    exit(1);
-  }
+  const database = await databaseChildren(config, log);
   if (config.WORKERS > 1) {
+    // The primary's own tree is the database alone (none with DATABASE_URL), supervised as in a node.
+    const tree = await startSupervisor(database.children, { parent: rootParent(log), id: 'primary', strategy: 'one_for_one' });
+    if (!tree.ok) {
+      log.fatal({ reason: describeStartError(tree.error) }, 'database failed to start');
+      exit(1);
+    }
+    const stopTree = () => stop(tree.value, SHUTDOWN, TREE_STOP_MS).then(() => undefined);
     const workers = startWorkers({
       count: config.WORKERS,
-      databaseUrl: database.value.url,
+      databaseUrl: database.url,
       nodeName,
       entry: fileURLToPath(import.meta.url),
       log,
-      onGiveUp: () => void workers.stop(config.SHUTDOWN_TIMEOUT_MS).then(() => database.value.stop()).finally(() => exit(1)),
+      onGiveUp: () => void workers.stop(config.SHUTDOWN_TIMEOUT_MS).then(stopTree).finally(() => exit(1)),
     });
-    return { stop: () => workers.stop(config.SHUTDOWN_TIMEOUT_MS + 2_000), stopDatabase: database.value.stop };
+    return { stop: () => workers.stop(TREE_STOP_MS).then(stopTree) };
   }
-  const started = await startApplication(config, log, database.value.url, nodeName);
+  const started = await startApplication(config, log, database.url, nodeName, database.children);
   if (!started.ok) {
     log.fatal({ reason: describeStartError(started.error) }, 'application failed to start');
-    await database.value.stop();
     exit(1);
   }
   onExit(started.value, (reason) => {
     if (stopping) return;
     // The root gave up (restart intensity reached above it): nothing is left to decide, so the program ends.
     log.fatal({ reason: describeReason(reason) }, 'root supervisor exited; stopping the program');
-    void database.value.stop().finally(() => exit(1));
+    exit(1);
   });
   log.info('application started');
   const app = started.value;
-  return { stop: () => stop(app, SHUTDOWN, config.SHUTDOWN_TIMEOUT_MS + 2_000).then(() => undefined), stopDatabase: database.value.stop };
+  return { stop: () => stop(app, SHUTDOWN, TREE_STOP_MS).then(() => undefined) };
 }
 
 // Signals are handled from the first moment: one that comes during start-up stops what has started.
@@ -97,13 +100,13 @@ async function shutdown(signal: string, code = 0): Promise<void> {
     exit(1);
   }, config.SHUTDOWN_TIMEOUT_MS + 5_000);
   bound.unref();
-  const { stop: stopRunning, stopDatabase } = await running;
-  await stopRunning();
-  await stopDatabase();
+  await (await running).stop();
   log.info('stopped');
   exit(code);
 }
 
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// A worker (WORKERS>1) has an IPC channel to its primary: when it closes, the primary is gone, SIGKILL included.
+process.on('disconnect', () => void shutdown('primary gone'));
 installProcessGuard(log, (fault) => shutdown(fault.reason, 1));

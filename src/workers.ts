@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
  * any other (CLUSTER=1, each its own NODE_NAME). This primary process only
  * owns the database and keeps the workers running, as a one_for_one supervisor
  * of OS processes: a worker that dies is started again, up to 3 times in 5 s;
- * past that the primary gives up, stops the rest and exits non-zero.
+ * past that the primary gives up, stops the rest and exits non-zero. A worker
+ * whose primary is gone stops by itself (main.ts, on 'disconnect').
  */
 
 const MAX_RESTARTS = 3;
@@ -40,7 +41,8 @@ export function startWorkers(options: WorkersOptions): Workers {
     const nodeName = `${options.nodeName}-${index}`;
     const child = spawn(process.execPath, [...process.execArgv, options.entry], {
       env: { ...process.env, WORKERS: '1', CLUSTER: '1', DATABASE_URL: options.databaseUrl, NODE_NAME: nodeName },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      // The IPC channel is how a worker learns its primary died (SIGKILL included): it closes, and the worker stops its tree and exits.
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.set(index, child);
     log.info({ worker: index, node: nodeName, pid: child.pid }, 'worker started');

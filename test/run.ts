@@ -49,7 +49,8 @@ async function withDatabase(run: () => Promise<number>): Promise<number> {
     return 1;
   }
   log.info({ ms: Date.now() - started, dataDir }, 'test database ready');
-  process.env['DATABASE_URL'] = database.value.url;
+  // The superuser, for the harness only: each test creates (and drops) a database of its own, which the application's role may not.
+  process.env['DATABASE_URL'] = database.value.adminUrl;
   try {
     return await run();
   } finally {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Presence, type Socket } from 'phoenix';
+import { inspectProcess } from '../src/repo/embedded-leftover.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
 import { connect, join, push } from './support/phoenix-client.js';
 import { eventually } from './support/probe.js';
@@ -65,6 +66,26 @@ describe('WORKERS=2: several processes on one port', { timeout: 120_000 }, () =>
     for (const member of members) {
       await eventually(() => member.bodies.length >= 4, 15_000);
       assert.deepEqual([...member.bodies].sort(), ['from una', 'from vic', 'from wes', 'from xia']);
+    }
+  });
+});
+
+describe('WORKERS=2: the primary dies', { timeout: 60_000 }, () => {
+  it('SIGKILL of the primary: every worker stops its tree and exits', async () => {
+    const db = await freshDatabase({ migrated: true });
+    try {
+      const primary = await startServerProcess({ WORKERS: '2', PORT: String(await freePort()), NODE_NAME: 'orphan', DATABASE_URL: db.url });
+      await eventually(() => primary.lines.filter((l) => l.includes('"worker started"')).length === 2, 15_000);
+      const pids = primary.lines.filter((l) => l.includes('"worker started"')).map((l) => (JSON.parse(l) as { pid: number }).pid);
+      // Both listen before we kill, so each has a tree to stop.
+      await eventually(() => primary.lines.filter((l) => l.includes('"listening"')).length >= 2, 30_000);
+      const at = Date.now();
+      assert.equal(await primary.stop('SIGKILL'), null);
+      await eventually(() => pids.every((pid) => !inspectProcess(pid).alive), 15_000);
+      console.log(`workers exited ${Date.now() - at} ms after SIGKILL of their primary`);
+      assert.ok(primary.lines.some((l) => l.includes('primary gone')), 'a worker said why it stopped');
+    } finally {
+      await db.drop();
     }
   });
 });

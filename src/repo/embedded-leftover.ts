@@ -1,12 +1,13 @@
-import { existsSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 
 /**
  * Who holds an embedded PostgreSQL data directory before we start a server on it.
  *
- * A run killed with SIGKILL never stops its PostgreSQL (the server is detached,
- * see embedded.ts), and leaves postmaster.pid behind. PostgreSQL copes with a
+ * A run killed with SIGKILL has its PostgreSQL stopped by the watchdog
+ * (embedded-watchdog.ts), but one killed with its watchdog, or an older version,
+ * leaves it running, and postmaster.pid behind. PostgreSQL copes with a
  * dead pid by itself, but not with a pid that has since been reused by another
  * process of the `postgres` user (likely here, where every embedded server runs
  * as that user), and a live leftover keeps the directory and often the port.
@@ -141,4 +142,29 @@ export async function stopProcess(pid: number, fastMs = 10_000): Promise<void> {
 
 export function removePidFile(pgDir: string): void {
   rmSync(`${pgDir}/postmaster.pid`, { force: true });
+}
+
+/**
+ * After its postmaster was killed, its backends notice and exit on their own;
+ * a new postmaster must not start on the directory before they have (we removed
+ * the pid file PostgreSQL's own interlock reads). They live in the directory.
+ */
+export async function backendsGone(pgDir: string, withinMs: number): Promise<boolean> {
+  if (!hasProc) return true;
+  const dir = realpathSync(pgDir);
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const inside = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && inspectProcess(Number(entry)).alive && cwdOf(entry) === dir);
+    if (inside.length === 0) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+}
+
+function cwdOf(pid: string): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
 }

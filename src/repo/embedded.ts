@@ -1,13 +1,15 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import postgres from 'postgres';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
 import { initialise } from './embedded-init.js';
-import { findHolder, removePidFile, stopProcess } from './embedded-leftover.js';
+import { backendsGone, findHolder, removePidFile, stopProcess } from './embedded-leftover.js';
+import { APP_ROLE, SUPERUSER, provision } from './embedded-roles.js';
+import { ensureSecrets } from './embedded-secrets.js';
 import { ended, freePort, launch, serverBinary, type Server } from './embedded-server.js';
 import { prepareDataDir } from './embedded-user.js';
+import { startWatchdog } from './embedded-watchdog.js';
 
 export { freePort };
 
@@ -24,8 +26,13 @@ export { freePort };
  */
 
 export interface EmbeddedDatabase {
+  /** As the application role: owner of the database, no superuser. */
   readonly url: string;
+  /** As the superuser, on the same database: for the test harness, which creates a database per test. */
+  readonly adminUrl: string;
   readonly port: number;
+  /** Settles when the postmaster has exited, for whatever reason: with why. */
+  readonly exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -46,19 +53,9 @@ export interface EmbeddedOptions {
   readonly log: Logger;
 }
 
-const USER = 'postgres';
-const PASSWORD = 'postgres';
 const databaseName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
-
-async function ensureDatabase(port: number, database: string): Promise<void> {
-  const admin = postgres({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres', max: 1, connect_timeout: 10, onnotice: () => {} });
-  try {
-    const found = await admin`SELECT 1 FROM pg_database WHERE datname = ${database}`;
-    if (found.length === 0) await admin`CREATE DATABASE ${admin(database)}`;
-  } finally {
-    await admin.end();
-  }
-}
+/** How long the backends of a killed postmaster get to notice and exit. */
+const BACKENDS_EXIT_MS = 10_000;
 
 /** Stops what an earlier run left on the directory; refuses a directory another live process is using. */
 async function clearHolder(pgDir: string, ownerFile: string, log: Logger): Promise<Result<void, string>> {
@@ -73,6 +70,7 @@ async function clearHolder(pgDir: string, ownerFile: string, log: Logger): Promi
       );
     case 'stale_pid_file':
       log.info({ postmaster: holder.pid, dir: pgDir }, 'removing the postmaster.pid of a PostgreSQL that is no longer running');
+      if (!(await backendsGone(pgDir, BACKENDS_EXIT_MS))) return err(`backends of a dead PostgreSQL still run in ${pgDir}`);
       removePidFile(pgDir);
       return ok(undefined);
     case 'leftover':
@@ -90,15 +88,14 @@ async function clearHolder(pgDir: string, ownerFile: string, log: Logger): Promi
 function watch(server: Server, pid: number, ownerFile: string, pgDir: string, log: Logger): () => Promise<void> {
   const { child } = server;
   let stopping: Promise<void> | undefined;
-  // A process.exit() anywhere still stops the server (fast shutdown goes on after we are gone); only SIGKILL leaves it behind.
-  const onExit = (): void => void child.kill('SIGINT');
-  process.on('exit', onExit);
+  // However this process ends, SIGKILL included, the watchdog stops the server.
+  const watchdog = startWatchdog(pid, log);
   child.once('exit', (code, signal) => {
+    watchdog.release();
     if (stopping === undefined) log.error({ code, signal, last: server.recent }, 'embedded PostgreSQL exited unexpectedly');
   });
   return () =>
     (stopping ??= (async () => {
-      process.off('exit', onExit);
       const gone = ended(child);
       await stopProcess(pid);
       await gone;
@@ -127,11 +124,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     const prepared = prepareDataDir(dataDir, pgDir, log);
     if (!prepared.ok) return prepared;
     const runAs = prepared.value;
+    const secrets = ensureSecrets(dataDir);
     let initMs: number | undefined;
     if (fresh) {
       log.info({ dir: pgDir }, 'initialising the embedded PostgreSQL cluster (first run)');
       const started = Date.now();
-      await initialise({ user: USER, password: PASSWORD, dataDir, pgDir, disposable, log });
+      await initialise({ user: SUPERUSER, password: secrets.superuser, dataDir, pgDir, disposable, log });
       initMs = Date.now() - started;
     }
     const cleared = await clearHolder(pgDir, ownerFile, log);
@@ -148,11 +146,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     const pid = child.pid;
     if (pid === undefined) return err(`embedded PostgreSQL in ${pgDir} did not start: no process id`);
     writeFileSync(ownerFile, JSON.stringify({ node: process.pid, postmaster: pid }));
+    const stopServer = watch(launched.value, pid, ownerFile, pgDir, log);
     const startMs = Date.now() - started;
-    await ensureDatabase(port, database.data);
+    await provision(port, database.data, secrets, log);
 
-    log.info({ port, dir: pgDir, postmaster: pid, initMs, startMs, readyMs: Date.now() - started }, 'embedded PostgreSQL started');
-    return ok({ url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database.data}`, port, stop: watch(launched.value, pid, ownerFile, pgDir, log) });
+    log.info({ port, dir: pgDir, postmaster: pid, role: APP_ROLE, initMs, startMs, readyMs: Date.now() - started }, 'embedded PostgreSQL started');
+    const at = `127.0.0.1:${port}/${database.data}`;
+    return ok({
+      url: `postgres://${APP_ROLE}:${secrets.app}@${at}`,
+      adminUrl: `postgres://${SUPERUSER}:${secrets.superuser}@${at}`,
+      port,
+      exited: ended(child),
+      stop: stopServer,
+    });
   } catch (error) {
     const pid = server?.child.pid;
     if (pid !== undefined && server?.child.exitCode === null) {

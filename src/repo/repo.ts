@@ -14,6 +14,7 @@ import {
 import { err, ok, type Result } from '../../supervision/result.js';
 import { classify, fromCallError, type RepoError } from './errors.js';
 import { writeBatch, type InCommitNotify, type NewMessage, type Stored } from './message-batch.js';
+import { probeUntilUp } from './probe.js';
 import type { StoredMessageRow } from './rows.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
@@ -58,7 +59,8 @@ type Info =
   | { readonly type: 'flush' }
   | { readonly type: 'job_done'; readonly from: From; readonly result: Result<unknown, RepoError> }
   | { readonly type: 'batch_done'; readonly flight: Flight; readonly results: BatchResults }
-  | { readonly type: 'batch_timeout'; readonly flight: Flight };
+  | { readonly type: 'batch_timeout'; readonly flight: Flight }
+  | { readonly type: 'db_up' };
 
 type RepoProtocol = { readonly call: Call; readonly cast: never; readonly info: Info };
 
@@ -103,6 +105,8 @@ interface State {
   flushScheduled: boolean;
   batches: number;
   batchedRows: number;
+  /** Set while the database is taken for down (the breaker is open): how to stop probing it. */
+  stopProbe: (() => void) | undefined;
 }
 
 export interface RepoArgs {
@@ -136,6 +140,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+const DOWN = err({ kind: 'db_unavailable' as const, detail: 'database down; retrying it' });
+
+/**
+ * The breaker: after a query fails for want of the database (connection lost,
+ * refused, timed out, shutting down), new calls get db_unavailable at once
+ * rather than each waiting its timeout, and those waiting to start are told so
+ * now, until a probe gets an answer.
+ */
+function trip(state: State, ctx: RepoCtx, error: RepoError): void {
+  if (error.kind !== 'db_unavailable' || state.stopProbe !== undefined) return;
+  ctx.log.warn({ detail: error.detail }, 'database unavailable; answering db_unavailable until it is back');
+  state.stopProbe = probeUntilUp(state.args.url, state.args.timeoutMs, () => send(ctx.self, { type: 'db_up' }));
+  for (const job of state.queue.splice(0)) reply(job.from, DOWN);
+  for (const item of state.batch.splice(0)) reply(item.from, DOWN);
 }
 
 /** Plain jobs leave room in the pool for the batches being written. */
@@ -211,11 +231,12 @@ function flush(state: State, ctx: RepoCtx): void {
   }
 }
 
-function onBatchTimeout(state: State, flight: Flight): void {
+function onBatchTimeout(state: State, flight: Flight, ctx: RepoCtx): void {
   if (flight.results !== undefined || flight.timedOut) return;
   flight.timedOut = true;
   const error = err({ kind: 'db_unavailable' as const, detail: `no answer within ${state.args.timeoutMs} ms` });
   for (const item of flight.items) reply(item.from, error);
+  trip(state, ctx, error.error);
 }
 
 function complete(state: State, flight: Flight, results: BatchResults, ctx: RepoCtx): void {
@@ -239,6 +260,7 @@ function complete(state: State, flight: Flight, results: BatchResults, ctx: Repo
 
 function onBatchDone(state: State, flight: Flight, results: BatchResults, ctx: RepoCtx): void {
   flight.results = results;
+  for (const result of results) if (!result.ok) trip(state, ctx, result.error);
   // Only the oldest batch may complete: a younger one that finished first waits for it.
   for (let head = state.flights[0]; head?.results !== undefined; head = state.flights[0]) {
     state.flights.shift();
@@ -274,9 +296,11 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
       flushScheduled: false,
       batches: 0,
       batchedRows: 0,
+      stopProbe: undefined,
     };
   },
   handleCall(message, from, state, ctx) {
+    if (state.stopProbe !== undefined && (message.type === 'run' || message.type === 'insert_message')) return { state, reply: DOWN };
     switch (message.type) {
       case 'run':
         if (state.queue.length >= MAX_QUEUE) {
@@ -323,13 +347,19 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
       case 'job_done':
         state.running -= 1;
         reply(message.from, message.result);
+        if (!message.result.ok) trip(state, ctx, message.result.error);
+        pump(state, ctx);
+        break;
+      case 'db_up':
+        state.stopProbe = undefined;
+        ctx.log.info('database answers again');
         pump(state, ctx);
         break;
       case 'batch_done':
         onBatchDone(state, message.flight, message.results, ctx);
         break;
       case 'batch_timeout':
-        onBatchTimeout(state, message.flight);
+        onBatchTimeout(state, message.flight, ctx);
         break;
       case 'DOWN':
         break;
@@ -337,6 +367,7 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
     return state;
   },
   async terminate(_reason, state) {
+    state.stopProbe?.();
     await state.sql.end({ timeout: 5 });
   },
 };

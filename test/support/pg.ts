@@ -20,6 +20,8 @@ export function testDataDir(kind: 'run' | 'private' | 'bench'): string {
  */
 export interface PrivatePostgres {
   readonly url: string;
+  /** The data directory (DATA_DIR): its secrets file, its cluster in `pg/`. */
+  readonly dataDir: string;
   readonly port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -32,12 +34,14 @@ export async function privatePostgres(options: { readonly log?: Logger } = {}): 
   const port = await freePort();
   const log = options.log ?? pino({ level: 'silent' });
   let running: EmbeddedDatabase | undefined;
+  let url = '';
   const start = async (): Promise<void> => {
     if (running !== undefined) return;
     // Not detached: a harness that kills the test's process group stops this server too.
     const started = await startEmbeddedPostgres({ dataDir, port, log, disposable: true, detached: false });
     if (!started.ok) throw new Error(started.error);
     running = started.value;
+    url = started.value.url;
   };
   const stop = async (): Promise<void> => {
     const server = running;
@@ -46,7 +50,9 @@ export async function privatePostgres(options: { readonly log?: Logger } = {}): 
   };
   await start();
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/chat`,
+    dataDir,
+    // As the application role, as the server connects; the same on every start (its password is kept in the data directory).
+    url,
     port,
     stop,
     start,
