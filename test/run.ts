@@ -30,10 +30,13 @@ function testFiles(dir: string): string[] {
 }
 
 const args = process.argv.slice(2);
-const nodeFlags = args.filter((arg) => arg.startsWith('--'));
+// npm run test:unit: the pure tests (*.unit.test.ts: no database, no server process, no browser), two at a time.
+const unit = args.includes('--unit');
+const nodeFlags = [...args.filter((arg) => arg.startsWith('--') && arg !== '--unit'), ...(unit ? ['--test-concurrency=2'] : ['--test-concurrency=1'])];
 const named = args.filter((arg) => !arg.startsWith('--'));
 // The tests run from the repository root (they use paths like .test-data/ and dist/): name files from there.
-const sources = named.length > 0 ? named.map((file) => relative(root, resolve(file))) : testFiles(join(root, 'test')).sort();
+const all = named.length > 0 ? named.map((file) => relative(root, resolve(file))) : testFiles(join(root, 'test')).sort();
+const sources = unit ? all.filter((file) => file.endsWith('.unit.test.ts')) : all;
 const files = sources.map((file) => join('dist', file.replace(/^dist[/\\]/, '').replace(/\.ts$/, '.js')));
 
 async function withDatabase(run: () => Promise<number>): Promise<number> {
@@ -60,7 +63,7 @@ async function withDatabase(run: () => Promise<number>): Promise<number> {
 }
 
 function runTests(): Promise<number> {
-  const child = spawn(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', ...nodeFlags, ...files], {
+  const child = spawn(process.execPath, ['--enable-source-maps', '--test', ...nodeFlags, ...files], {
     cwd: root,
     stdio: 'inherit',
     env: process.env,
@@ -79,4 +82,4 @@ function runTests(): Promise<number> {
 }
 
 // exit(), not exitCode: a handle some library left open must not keep `npm test` from ending.
-process.exit(await withDatabase(runTests));
+process.exit(unit ? await runTests() : await withDatabase(runTests));
