@@ -16,3 +16,6 @@ function findRoot(from: string): string {
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 
 export const fromRoot = (...parts: string[]): string => join(ROOT, ...parts);
+
+/** A file of the browser client (src/web/), served as it is. */
+export const webFile = (name: string): string => fromRoot('src', 'web', name);

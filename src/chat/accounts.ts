@@ -44,8 +44,8 @@ export const USERS_TOPIC = 'users:lobby';
 export const OPEN_HOLD_MS = 5_000;
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-export const browserCredential = (token: string): string => sha256(token);
-export const signedCredential = (sub: string): string => sha256(`sub:${sub}`);
+const browserCredential = (token: string): string => sha256(token);
+const signedCredential = (sub: string): string => sha256(`sub:${sub}`);
 /** The short form Presence metas carry (`tk`): a client tells its own tabs from someone else's, never seeing the token. */
 export const presenceTag = (credential: string): string => credential.slice(0, 12);
 
@@ -100,7 +100,7 @@ async function decideBrowser(sql: Sql, name: string, credential: string, mode: N
   if (row.signed) return { kind: 'taken' };
   if (row.token_hash === null) {
     // Made before names were claimed: the first browser to come back claims it.
-    const [claimed] = await sql`UPDATE users SET token_hash = ${credential}, held_at = now() WHERE id = ${row.id} AND token_hash IS NULL RETURNING id`;
+    const [claimed] = await sql`UPDATE users SET token_hash = ${credential}, held_at = now(), last_seen_at = now() WHERE id = ${row.id} AND token_hash IS NULL RETURNING id`;
     return claimed === undefined ? 'again' : { kind: 'signed_in', id: row.id, name: row.name, created: false };
   }
   if (row.token_hash === credential) {
@@ -137,7 +137,7 @@ async function signInBrowser(name: string, credential: string, mode: NamesMode):
     if (online.value) return err({ reason: 'username_taken' });
     const taken = await Repo.run(async (sql) => {
       const rows = await sql`
-        UPDATE users SET token_hash = ${credential}, held_at = now()
+        UPDATE users SET token_hash = ${credential}, held_at = now(), last_seen_at = now()
         WHERE id = ${decision.id} AND token_hash = ${decision.holder}
           AND (held_at IS NULL OR held_at <= now() - make_interval(secs => ${OPEN_HOLD_MS / 1000}))
         RETURNING id, name`;
@@ -152,7 +152,7 @@ async function signInBrowser(name: string, credential: string, mode: NamesMode):
 }
 
 async function signInSigned(signed: SignedUser): Promise<Result<User, ChatError>> {
-  const credential = signedCredential(signed.sub);
+  const credential = credentialOf(signed);
   const result = await Repo.run(async (sql) => {
     const find = async () => {
       const [row] = await sql`SELECT id, name, last_seen_at < now() - ${sql.unsafe(SEEN_RESOLUTION)} AS seen_long_ago FROM users WHERE external_id = ${signed.sub}`;
@@ -190,11 +190,17 @@ async function signInSigned(signed: SignedUser): Promise<Result<User, ChatError>
  * user the application signed. `username_taken` when the name is someone
  * else's; `unavailable` when that cannot be decided now (try again).
  */
-export async function signIn(who: { readonly name: unknown; readonly token: string; readonly mode: NamesMode } | SignedUser): Promise<Result<User, ChatError>> {
+/** Who signs in: a browser with the name it chose and its own token, or a user the application signed. */
+export type SignIn = { readonly name: unknown; readonly token: string; readonly mode: NamesMode } | SignedUser;
+
+/** The hash a sign-in is known by (User.credential). */
+export const credentialOf = (who: SignIn): string => ('sub' in who ? signedCredential(who.sub) : browserCredential(who.token));
+
+export async function signIn(who: SignIn): Promise<Result<User, ChatError>> {
   if ('sub' in who) return signInSigned(who);
   const parsed = userName.safeParse(who.name);
   if (!parsed.success) return err(invalid(parsed.error));
-  return signInBrowser(parsed.data, browserCredential(who.token), who.mode);
+  return signInBrowser(parsed.data, credentialOf(who), who.mode);
 }
 
 /** A page of the user list: the most recently seen first; `next` goes on from the last one (undefined at the end). */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fromRoot } from '../root.js';
+import { webFile } from '../root.js';
 import { file } from './http.js';
 import type { Routes } from './route.js';
 import type { ContentKind } from './security-headers.js';
@@ -10,7 +10,6 @@ import type { ContentKind } from './security-headers.js';
  * token: it holds no data, and every call it makes sends the token the person
  * typed (kept in sessionStorage, so it dies with the tab).
  */
-const web = (name: string) => fromRoot('src', 'web', name);
 
 const PAGES: ReadonlyArray<readonly [string, string, ContentKind, string]> = [
   ['/admin', 'admin.html', 'admin_page', 'text/html; charset=utf-8'],
@@ -19,7 +18,7 @@ const PAGES: ReadonlyArray<readonly [string, string, ContentKind, string]> = [
 
 export function adminPage(routes: Routes): void {
   for (const [path, name, kind, type] of PAGES) {
-    const reply = file(kind, type, readFileSync(web(name)));
+    const reply = file(kind, type, readFileSync(webFile(name)));
     routes.get(path, () => reply);
   }
 }

@@ -42,9 +42,11 @@ function refusalOf(error: unknown): TokenRefusal['reason'] {
 /** The verifier the configuration asks for; undefined when sockets sign in with a browser token instead. */
 export function tokenVerifier(config: Pick<Config, 'AUTH_JWT_SECRET' | 'AUTH_JWT_PUBLIC_KEY'>): VerifyToken | undefined {
   const { AUTH_JWT_SECRET: secret, AUTH_JWT_PUBLIC_KEY: publicKey } = config;
-  if (secret === undefined && publicKey === undefined) return undefined;
-  const [key, algorithm] = secret !== undefined ? [new TextEncoder().encode(secret), 'HS256'] : [publicKey?.key ?? new Uint8Array(), publicKey?.algorithm ?? 'RS256'];
-  const algorithms = [algorithm];
+  const verification =
+    secret !== undefined ? { key: new TextEncoder().encode(secret), algorithm: 'HS256' } : publicKey !== undefined ? publicKey : undefined;
+  if (verification === undefined) return undefined;
+  const { key } = verification;
+  const algorithms = [verification.algorithm];
   return async (token) => {
     if (token === null || token === '') return err({ reason: 'missing' });
     try {

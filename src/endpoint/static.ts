@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fromRoot } from '../root.js';
+import { webFile as web } from '../root.js';
 import { file, json } from './http.js';
 import type { Routes } from './route.js';
 
@@ -9,7 +9,6 @@ import type { Routes } from './route.js';
  * phoenix.js from the installed `phoenix` package. No HTML is rendered per
  * request: every page path gets the same index.html.
  */
-const web = (file: string) => fromRoot('src', 'web', file);
 // Resolved as a browser's import would be (the package's ESM build), wherever npm put the package.
 const phoenixJs = fileURLToPath(import.meta.resolve('phoenix'));
 

@@ -3,10 +3,9 @@ import type { Logger } from 'pino';
 import type { ChildSpec } from '../../supervision/index.js';
 import { ok, type Result } from '../../supervision/result.js';
 import type { Config } from '../config.js';
-import { APP_ROLE } from './embedded-roles.js';
 import { ensureSecrets } from './embedded-secrets.js';
 import { embeddedPostgresSpec } from './embedded-supervisor.js';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+import { embeddedUrl, freePort, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 import { mkdirSync } from 'node:fs';
 
 /** DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR, started here and stopped by the caller (npm run migrate). */
@@ -31,7 +30,7 @@ export async function databaseChildren(config: Config, log: Logger): Promise<{ u
   const secrets = ensureSecrets(dataDir);
   const port = config.PG_PORT ?? (await freePort());
   return {
-    url: `postgres://${APP_ROLE}:${secrets.app}@127.0.0.1:${port}/chat`,
+    url: embeddedUrl(secrets, port, 'app'),
     children: [embeddedPostgresSpec({ dataDir, port, log })],
   };
 }

@@ -6,7 +6,7 @@ import { err, ok, type Result } from '../../supervision/result.js';
 import { initialise } from './embedded-init.js';
 import { backendsGone, findHolder, removePidFile, stopProcess } from './embedded-leftover.js';
 import { APP_ROLE, SUPERUSER, provision } from './embedded-roles.js';
-import { ensureSecrets } from './embedded-secrets.js';
+import { ensureSecrets, type Secrets } from './embedded-secrets.js';
 import { ended, freePort, launch, serverBinary, type Server } from './embedded-server.js';
 import { prepareDataDir } from './embedded-user.js';
 import { startWatchdog } from './embedded-watchdog.js';
@@ -51,6 +51,14 @@ export interface EmbeddedOptions {
    */
   readonly detached?: boolean;
   readonly log: Logger;
+}
+
+const DEFAULT_DATABASE = 'chat';
+
+/** Where a role connects to the embedded server; the app's URL is known before the server starts (the Repo's, for every restart). */
+export function embeddedUrl(secrets: Secrets, port: number, as: 'app' | 'superuser', database = DEFAULT_DATABASE): string {
+  const [role, password] = as === 'app' ? [APP_ROLE, secrets.app] : [SUPERUSER, secrets.superuser];
+  return `postgres://${role}:${password}@127.0.0.1:${port}/${database}`;
 }
 
 const databaseName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
@@ -112,7 +120,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
   const pgDir = join(dataDir, 'pg');
   const ownerFile = join(dataDir, 'pg.owner.json');
   const disposable = options.disposable ?? false;
-  const database = databaseName.safeParse(options.database ?? 'chat');
+  const database = databaseName.safeParse(options.database ?? DEFAULT_DATABASE);
   if (!database.success) return err(`embedded PostgreSQL: bad database name ${options.database ?? ''}: a lower-case SQL identifier`);
   let server: Server | undefined;
   try {
@@ -151,10 +159,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     await provision(port, database.data, secrets, log);
 
     log.info({ port, dir: pgDir, postmaster: pid, role: APP_ROLE, initMs, startMs, readyMs: Date.now() - started }, 'embedded PostgreSQL started');
-    const at = `127.0.0.1:${port}/${database.data}`;
     return ok({
-      url: `postgres://${APP_ROLE}:${secrets.app}@${at}`,
-      adminUrl: `postgres://${SUPERUSER}:${secrets.superuser}@${at}`,
+      url: embeddedUrl(secrets, port, 'app', database.data),
+      adminUrl: embeddedUrl(secrets, port, 'superuser', database.data),
       port,
       exited: ended(child),
       stop: stopServer,

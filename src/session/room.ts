@@ -1,3 +1,4 @@
+import { err, ok, type Result } from '../../supervision/result.js';
 import * as Encode from '../channel/encode.js';
 import { Reason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
@@ -31,36 +32,33 @@ const paramErrors = (error: { issues: ReadonlyArray<{ path: PropertyKey[]; messa
   Object.fromEntries(error.issues.map((issue) => [issue.path.map(String).join('.') || 'params', issue.message]));
 
 /** Who the join's params say signs in: the socket's signed user (the name, if sent, must be its), or a browser's name and token. */
-function credentials(state: SessionState, frame: TextFrame): { ok: true; who: Parameters<typeof Accounts.signIn>[0] } | { ok: false; errors: Record<string, string> } {
+function credentials(state: SessionState, frame: TextFrame): Result<Accounts.SignIn, Record<string, string>> {
   const signed = state.conn.signed;
   if (signed !== undefined) {
     const params = signedRoomJoin.safeParse(frame.payload);
-    if (!params.success) return { ok: false, errors: paramErrors(params.error) };
+    if (!params.success) return err(paramErrors(params.error));
     const { username } = params.data;
     if (username !== undefined && username.toLowerCase() !== signed.name.toLowerCase()) {
-      return { ok: false, errors: { username: `does not match the signed-in user (${signed.name})` } };
+      return err({ username: `does not match the signed-in user (${signed.name})` });
     }
-    return { ok: true, who: signed };
+    return ok(signed);
   }
   const params = roomJoin.safeParse(frame.payload);
-  if (!params.success) return { ok: false, errors: paramErrors(params.error) };
-  return { ok: true, who: { name: params.data.username, token: params.data.token, mode: state.config.names } };
+  if (!params.success) return err(paramErrors(params.error));
+  return ok({ name: params.data.username, token: params.data.token, mode: state.config.names });
 }
-
-const credentialOf = (who: Parameters<typeof Accounts.signIn>[0]): string =>
-  'sub' in who ? Accounts.signedCredential(who.sub) : Accounts.browserCredential(who.token);
 
 async function signIn(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<Accounts.User | undefined> {
   const given = credentials(state, frame);
   if (!given.ok) {
-    refuse(state, frame, joinRef, Reason.invalidParams, { errors: given.errors });
+    refuse(state, frame, joinRef, Reason.invalidParams, { errors: given.error });
     return undefined;
   }
-  const { who } = given;
+  const who = given.value;
   if (state.user !== undefined) {
     // One user per socket: later joins must sign in as the same one.
     const name = 'sub' in who ? who.name : String(who.name);
-    if (state.user.name.toLowerCase() === name.toLowerCase() && state.user.credential === credentialOf(who)) return state.user;
+    if (state.user.name.toLowerCase() === name.toLowerCase() && state.user.credential === Accounts.credentialOf(who)) return state.user;
     refuse(state, frame, joinRef, Reason.invalidParams, { errors: { username: `this connection is signed in as ${state.user.name}` } });
     return undefined;
   }
