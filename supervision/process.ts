@@ -59,18 +59,18 @@ export interface Down {
 }
 
 export type CallError =
-  | { readonly kind: 'timeout'; readonly ms: number }
-  | { readonly kind: 'noproc' }
-  | { readonly kind: 'exit'; readonly reason: ExitReason };
+  | { readonly reason: 'timeout'; readonly ms: number }
+  | { readonly reason: 'noproc' }
+  | { readonly reason: 'exit'; readonly exit: ExitReason };
 
 export function describeCallError(error: CallError): string {
-  switch (error.kind) {
+  switch (error.reason) {
     case 'timeout':
       return `no reply within ${error.ms} ms`;
     case 'noproc':
       return 'process not alive';
     case 'exit':
-      return `process exited (${describeReason(error.reason)})`;
+      return `process exited (${describeReason(error.exit)})`;
   }
 }
 
@@ -81,14 +81,14 @@ export interface From {
 }
 
 export type StartError =
-  | { readonly kind: 'init_failed'; readonly reason: ExitReason }
-  | { readonly kind: 'already_registered'; readonly registered: string }
-  | { readonly kind: 'parent_exited' };
+  | { readonly reason: 'init_failed'; readonly exit: ExitReason }
+  | { readonly reason: 'already_registered'; readonly registered: string }
+  | { readonly reason: 'parent_exited' };
 
 export function describeStartError(error: StartError): string {
-  switch (error.kind) {
+  switch (error.reason) {
     case 'init_failed':
-      return `init failed (${describeReason(error.reason)})`;
+      return `init failed (${describeReason(error.exit)})`;
     case 'already_registered':
       return `name ${error.registered} is already registered`;
     case 'parent_exited':
@@ -217,12 +217,12 @@ export function call<R, P extends Protocol = Protocol>(
   timeoutMs = 5_000,
 ): Promise<Result<R, CallError>> {
   const proc = lookup(dest);
-  if (proc === undefined) return Promise.resolve(err({ kind: 'noproc' }));
+  if (proc === undefined) return Promise.resolve(err({ reason: 'noproc' }));
   return new Promise((resolve) => {
     const id = ++seq;
     const timer = setTimeout(() => {
       proc.pending?.delete(id);
-      resolve(err({ kind: 'timeout', ms: timeoutMs }));
+      resolve(err({ reason: 'timeout', ms: timeoutMs }));
     }, timeoutMs);
     (proc.pending ??= new Map()).set(id, { resolve: resolve as PendingCall['resolve'], timer });
     post(proc, { t: CALL, m: message, from: { callee: proc, id } });
@@ -339,7 +339,7 @@ function finalize(proc: Proc, reason: ExitReason): void {
   if (proc.registered !== undefined && registry.get(proc.registered) === proc) registry.delete(proc.registered);
   for (const pending of proc.pending?.values() ?? []) {
     clearTimeout(pending.timer);
-    pending.resolve(err({ kind: 'exit', reason }));
+    pending.resolve(err({ reason: 'exit', exit: reason }));
   }
   proc.pending?.clear();
   for (const [refId, target] of proc.watching ?? []) target.monitors.delete(refId);
@@ -543,9 +543,9 @@ export function spawnProcess<P extends Protocol>(
   makeBehaviour: (ctx: Ctx<P>) => Behaviour,
 ): Promise<Result<Pid<P>, StartError>> {
   const { parent } = options;
-  if (parent.supervisor?.exited === true) return Promise.resolve(err({ kind: 'parent_exited' }));
+  if (parent.supervisor?.exited === true) return Promise.resolve(err({ reason: 'parent_exited' }));
   if (options.register !== undefined && registry.has(options.register)) {
-    return Promise.resolve(err({ kind: 'already_registered', registered: options.register }));
+    return Promise.resolve(err({ reason: 'already_registered', registered: options.register }));
   }
   const id = ++seq;
   const pid: Pid<P> = { id, path: `${parent.path}/${options.id}` };
@@ -561,7 +561,7 @@ export function spawnProcess<P extends Protocol>(
   }
 
   return new Promise((resolve) => {
-    proc.exitWaiters.push((reason) => resolve(err({ kind: 'init_failed', reason })));
+    proc.exitWaiters.push((reason) => resolve(err({ reason: 'init_failed', exit: reason })));
     const candidate = makeBehaviour(proc);
     post(proc as Proc, {
       t: INIT,

@@ -71,9 +71,9 @@ export interface TreeSnapshot {
 }
 
 export type StartChildError =
-  | { readonly kind: 'max_children'; readonly max: number }
-  | { readonly kind: 'already_present'; readonly id: string }
-  | { readonly kind: 'start_failed'; readonly error: StartError };
+  | { readonly reason: 'max_children'; readonly max: number }
+  | { readonly reason: 'already_present'; readonly id: string }
+  | { readonly reason: 'start_failed'; readonly start: StartError };
 
 type Call =
   | { readonly type: 'which_children' }
@@ -283,14 +283,14 @@ async function treeSnapshot(state: State, ctx: SupCtx, limit: number): Promise<T
 }
 
 async function startChildCall(state: State, spec: ChildSpec, ctx: SupCtx): Promise<Result<Pid, StartChildError>> {
-  if (state.children.has(spec.id)) return err({ kind: 'already_present', id: spec.id });
-  if (state.children.size >= state.flags.maxChildren) return err({ kind: 'max_children', max: state.flags.maxChildren });
+  if (state.children.has(spec.id)) return err({ reason: 'already_present', id: spec.id });
+  if (state.children.size >= state.flags.maxChildren) return err({ reason: 'max_children', max: state.flags.maxChildren });
   const child: Child = { spec, pid: undefined, restarts: 0, startedAt: Date.now(), restartTimes: [] };
   state.children.set(spec.id, child);
   const result = await startOne(state, child, ctx);
   if (!result.ok) {
     state.children.delete(spec.id);
-    return err({ kind: 'start_failed', error: result.error });
+    return err({ reason: 'start_failed', start: result.error });
   }
   return result;
 }
@@ -325,7 +325,7 @@ async function handleCall(message: Call, _from: From, state: State, ctx: SupCtx)
       return { state, reply: await startChildCall(state, message.spec, ctx) };
     case 'terminate_child': {
       const child = state.children.get(message.id);
-      if (child === undefined) return { state, reply: err({ kind: 'not_found', id: message.id }) };
+      if (child === undefined) return { state, reply: err({ reason: 'not_found', id: message.id }) };
       await stopOne(state, child);
       if (state.flags.dynamic || child.spec.restart === 'temporary') state.children.delete(message.id);
       return { state, reply: ok(undefined) };
@@ -457,8 +457,8 @@ export function startChild(sup: SupervisorPid, spec: ChildSpec): Promise<Result<
 export function terminateChild(
   sup: SupervisorPid,
   id: string,
-): Promise<Result<void, { readonly kind: 'not_found'; readonly id: string } | CallError>> {
-  return call<Result<void, { kind: 'not_found'; id: string }>, SupervisorProtocol>(
+): Promise<Result<void, { readonly reason: 'not_found'; readonly id: string } | CallError>> {
+  return call<Result<void, { reason: 'not_found'; id: string }>, SupervisorProtocol>(
     sup,
     { type: 'terminate_child', id },
     SUPERVISOR_CALL_MS,

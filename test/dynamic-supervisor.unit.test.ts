@@ -41,14 +41,14 @@ describe('DynamicSupervisor', () => {
     assert.ok(one.ok && two.ok);
     assert.deepEqual(await countChildren(sup), { ok: true, value: { specs: 2, active: 2, workers: 2, supervisors: 0 } });
     const duplicate = await startChild(sup, probeSpec({ id: 's1', events }));
-    assert.deepEqual(duplicate, { ok: false, error: { kind: 'already_present', id: 's1' } });
+    assert.deepEqual(duplicate, { ok: false, error: { reason: 'already_present', id: 's1' } });
     assert.deepEqual(await terminateChild(sup, 's1'), { ok: true, value: undefined });
     assert.equal(isAlive(one.value), false);
     assert.deepEqual(events, ['start:s1', 'start:s2', 'stop:s1:shutdown']);
     const left = await whichChildren(sup);
     assert.ok(left.ok);
     assert.deepEqual(left.value.map((child) => child.id), ['s2']);
-    assert.deepEqual(await terminateChild(sup, 'nope'), { ok: false, error: { kind: 'not_found', id: 'nope' } });
+    assert.deepEqual(await terminateChild(sup, 'nope'), { ok: false, error: { reason: 'not_found', id: 'nope' } });
     await stop(sup, SHUTDOWN, 1_000);
     assert.equal(isAlive(two.value), false);
   });
@@ -58,14 +58,14 @@ describe('DynamicSupervisor', () => {
     const events: string[] = [];
     assert.ok((await startChild(sup, probeSpec({ id: 'a', events }))).ok);
     assert.ok((await startChild(sup, probeSpec({ id: 'b', events }))).ok);
-    assert.deepEqual(await startChild(sup, probeSpec({ id: 'c', events })), { ok: false, error: { kind: 'max_children', max: 2 } });
+    assert.deepEqual(await startChild(sup, probeSpec({ id: 'c', events })), { ok: false, error: { reason: 'max_children', max: 2 } });
     await stop(sup, SHUTDOWN, 1_000);
   });
 
   it('a child whose init fails is not kept', async () => {
     const sup = await dynamic();
     const result = await startChild(sup, probeSpec({ id: 'bad', events: [], failInit: true }));
-    assert.ok(!result.ok && result.error.kind === 'start_failed');
+    assert.ok(!result.ok && result.error.reason === 'start_failed');
     assert.deepEqual(await countChildren(sup), { ok: true, value: { specs: 0, active: 0, workers: 0, supervisors: 0 } });
     await stop(sup, SHUTDOWN, 1_000);
   });

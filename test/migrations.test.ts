@@ -129,7 +129,7 @@ describe('the migration runner', () => {
     writeFileSync(join(dir, '003_c.sql'), 'CREATE TABLE c (id int);');
     const changed = await migrate(db.sql, { dir, log });
     assert.ok(!changed.ok);
-    assert.deepEqual(changed.error, { kind: 'checksum_mismatch', file: '001_a.sql' });
+    assert.deepEqual(changed.error, { reason: 'checksum_mismatch', file: '001_a.sql' });
     assert.match(describeMigrationError(changed.error), /001_a\.sql was changed after it was applied/);
     assert.deepEqual(await versions(db.sql), [1, 2], 'nothing after the changed one was applied');
   });
@@ -149,7 +149,7 @@ describe('the migration runner', () => {
       '002_bad.sql': 'CREATE TABLE half (id int);\n\nSELECT no_such_function();\n',
     });
     const result = await migrate(db.sql, { dir, log });
-    assert.ok(!result.ok && result.error.kind === 'failed', JSON.stringify(result));
+    assert.ok(!result.ok && result.error.reason === 'failed', JSON.stringify(result));
     assert.equal(result.error.file, '002_bad.sql');
     assert.equal(result.error.line, 3);
     assert.match(describeMigrationError(result.error), /^002_bad\.sql line 3 failed, nothing of it was applied: function no_such_function\(\) does not exist/);
@@ -161,14 +161,14 @@ describe('the migration runner', () => {
   it('refuses a directory holding a file not named NNN_name.sql, or two files with one number', async () => {
     const db = await emptyDatabase();
     for (const [files, error] of [
-      [{ '001_a.sql': 'SELECT 1;', 'notes.sql': 'SELECT 1;' }, { kind: 'bad_file_name', file: 'notes.sql' }],
-      [{ '1_a.sql': 'SELECT 1;' }, { kind: 'bad_file_name', file: '1_a.sql' }],
-      [{ '001_a.sql': 'SELECT 1;', '001_b.sql': 'SELECT 1;' }, { kind: 'duplicate_version', file: '001_b.sql', other: '001_a.sql' }],
+      [{ '001_a.sql': 'SELECT 1;', 'notes.sql': 'SELECT 1;' }, { reason: 'bad_file_name', file: 'notes.sql' }],
+      [{ '1_a.sql': 'SELECT 1;' }, { reason: 'bad_file_name', file: '1_a.sql' }],
+      [{ '001_a.sql': 'SELECT 1;', '001_b.sql': 'SELECT 1;' }, { reason: 'duplicate_version', file: '001_b.sql', other: '001_a.sql' }],
     ] as const) {
       assert.deepEqual(await migrate(db.sql, { dir: sqlDir(files), log }), { ok: false, error });
     }
     const missing = await migrate(db.sql, { dir: join(tmpdir(), 'no-such-migrations-dir'), log });
-    assert.ok(!missing.ok && missing.error.kind === 'unreadable_dir');
+    assert.ok(!missing.ok && missing.error.reason === 'unreadable_dir');
     assert.equal(await db.sql`SELECT to_regclass('schema_migrations') AS t`.then((rows) => rows[0]?.['t']), null, 'nothing was touched');
   });
 
@@ -176,7 +176,7 @@ describe('the migration runner', () => {
     const nowhere = postgres('postgres://postgres:postgres@127.0.0.1:1/none', { max: 1, connect_timeout: 2, onnotice: () => {} });
     cleanups.push(() => nowhere.end());
     const result = await migrate(nowhere, { log });
-    assert.ok(!result.ok && result.error.kind === 'db_unavailable', JSON.stringify(result));
+    assert.ok(!result.ok && result.error.reason === 'db_unavailable', JSON.stringify(result));
   });
 });
 

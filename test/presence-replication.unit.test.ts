@@ -28,13 +28,13 @@ function settle(a: ReturnType<typeof node>, b: ReturnType<typeof node>, toB: Rep
   for (let round = 0; round < 20 && (toA.length > 0 || toB.length > 0); round++) {
     for (const message of toB.splice(0)) {
       const received = b.replication.receive(wire(message), now);
-      assert.ok(!('error' in received), JSON.stringify(received));
-      toA.push(...received.replies);
+      assert.ok(received.ok, JSON.stringify(received));
+      toA.push(...received.value.replies);
     }
     for (const message of toA.splice(0)) {
       const received = a.replication.receive(wire(message), now);
-      assert.ok(!('error' in received));
-      toB.push(...received.replies);
+      assert.ok(received.ok);
+      toB.push(...received.value.replies);
     }
   }
 }
@@ -103,7 +103,8 @@ describe('presence replication', () => {
   it('what is not a replication message is an error value, not a crash', () => {
     const b = node('b');
     for (const bad of [{}, { type: 'delta', node: 'a', inc: 'x', seq: -1, ops: [] }, { type: 'state', node: 'a', inc: 'x', seq: 1, entries: [{ topic: 1 }] }]) {
-      assert.ok('error' in b.replication.receive(bad, 0));
+      const received = b.replication.receive(bad, 0);
+      assert.ok(!received.ok && received.error.reason === 'not_a_replication_message');
     }
   });
 });

@@ -62,7 +62,7 @@ describe('Presence', () => {
       alice: { metas: [{ online_at: 1, phx_ref: r1.value }, { online_at: 2, phx_ref: r2.value }] },
       bob: { metas: [{ online_at: 3, phx_ref: r3.value }] },
     });
-    assert.deepEqual(await Presence.track(tab1, 'room:shape', 'alice', {}), { ok: false, error: { kind: 'already_tracked' } });
+    assert.deepEqual(await Presence.track(tab1, 'room:shape', 'alice', {}), { ok: false, error: { reason: 'already_tracked' } });
     await Promise.all([tab1, tab2, other].map((p) => stop(p, SHUTDOWN, 1_000)));
   });
 
@@ -81,7 +81,7 @@ describe('Presence', () => {
       leaves: { carol: { metas: [{ away: false, phx_ref: first.value }] } },
     });
     const stranger = await owner();
-    assert.deepEqual(await Presence.update(stranger, 'room:update', 'carol', {}), { ok: false, error: { kind: 'nopresence' } });
+    assert.deepEqual(await Presence.update(stranger, 'room:update', 'carol', {}), { ok: false, error: { reason: 'nopresence' } });
     await Promise.all([watcher, tab, stranger].map((p) => stop(p, SHUTDOWN, 1_000)));
   });
 
@@ -141,7 +141,7 @@ describe('Presence', () => {
               assert.ok(result.ok, 'a live tab tracks a new key');
               tracked.add(id);
             } else if (alive.has(o.tab)) {
-              assert.deepEqual(result, { ok: false, error: { kind: 'already_tracked' } });
+              assert.deepEqual(result, { ok: false, error: { reason: 'already_tracked' } });
             }
           } else if (o.kind === 'untrack') {
             await Presence.untrack(tab, topic, o.key);

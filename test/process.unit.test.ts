@@ -100,14 +100,14 @@ describe('Calls', () => {
     const target = await startProbe(root(), { id: 'slow', events: [] });
     const started = Date.now();
     const result = await call(target, { type: 'sleep', ms: 500 }, 50);
-    assert.deepEqual(result, { ok: false, error: { kind: 'timeout', ms: 50 } });
+    assert.deepEqual(result, { ok: false, error: { reason: 'timeout', ms: 50 } });
     assert.ok(Date.now() - started < 400);
   });
 
   it('a call to a dead pid returns noproc at once', async () => {
     const target = await startProbe(root(), { id: 'gone', events: [] });
     await stop(target, SHUTDOWN, 1_000);
-    assert.deepEqual(await call(target, { type: 'get' }), { ok: false, error: { kind: 'noproc' } });
+    assert.deepEqual(await call(target, { type: 'get' }), { ok: false, error: { reason: 'noproc' } });
   });
 
   it('a callee that dies while calls are pending fails them at once with its exit reason', async () => {
@@ -119,8 +119,8 @@ describe('Calls', () => {
     kill(target);
     const [first, second] = await Promise.all([pending, queued]);
     assert.ok(Date.now() - started < 100);
-    assert.ok(!first.ok && first.error.kind === 'exit' && first.error.reason.kind === 'killed');
-    assert.ok(!second.ok && second.error.kind === 'exit');
+    assert.ok(!first.ok && first.error.reason === 'exit' && first.error.exit.kind === 'killed');
+    assert.ok(!second.ok && second.error.reason === 'exit');
   });
 
   it('casts are handled in order, one at a time', async () => {
@@ -151,7 +151,7 @@ describe('Named registration', () => {
       return now !== undefined && now.id !== first.id;
     });
     assert.equal(isAlive(first), false);
-    assert.deepEqual(await call(first, { type: 'get' }), { ok: false, error: { kind: 'noproc' } });
+    assert.deepEqual(await call(first, { type: 'get' }), { ok: false, error: { reason: 'noproc' } });
     assert.deepEqual(await call(ref, { type: 'get' }), { ok: true, value: 0 }, 'fresh state after restart');
     const children = await whichChildren(sup.value);
     assert.ok(children.ok && children.value[0]?.restarts === 1);

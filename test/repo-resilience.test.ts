@@ -82,7 +82,7 @@ describe('Repo when the database goes away', () => {
     const results = await slow;
     assert.ok(Date.now() - killedAt < 500, 'in-flight callers answered at once');
     for (const result of results) {
-      assert.ok(!result.ok && result.error.kind === "db_unavailable" && /exited/.test(result.error.detail), JSON.stringify(result));
+      assert.ok(!result.ok && result.error.reason === "db_unavailable" && /exited/.test(result.error.detail), JSON.stringify(result));
     }
     await eventually(() => repoPid() !== undefined && repoPid()?.id !== pid.id);
     const afterRestart = await Messages.createMessage(author.value, { room: "outage", body: "after restart" });

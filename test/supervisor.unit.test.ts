@@ -210,10 +210,10 @@ describe('Start and shutdown', () => {
     ];
     const sup = await startSupervisor(specs, { parent: root(), id: 'sup' });
     assert.equal(sup.ok, false);
-    assert.ok(!sup.ok && sup.error.kind === 'init_failed');
-    assert.ok(!sup.ok && sup.error.kind === 'init_failed' && sup.error.reason.kind === 'crash');
+    assert.ok(!sup.ok && sup.error.reason === 'init_failed');
+    assert.ok(!sup.ok && sup.error.reason === 'init_failed' && sup.error.exit.kind === 'crash');
     assert.match(
-      !sup.ok && sup.error.kind === 'init_failed' && sup.error.reason.kind === 'crash' ? sup.error.reason.error.message : '',
+      !sup.ok && sup.error.reason === 'init_failed' && sup.error.exit.kind === 'crash' ? sup.error.exit.error.message : '',
       /child c failed to start: init failed \(crash: init of c refused\)/,
     );
     assert.deepEqual(events, ['start:a', 'start:b', 'stop:b:shutdown', 'stop:a:shutdown']);
@@ -274,7 +274,7 @@ describe('Crash isolation', () => {
     const b = pids.get('b') as Pid<ProbeProtocol>;
     const failed = await call(b, { type: 'crash' });
     assert.equal(failed.ok, false);
-    assert.ok(!failed.ok && failed.error.kind === 'exit' && failed.error.reason.kind === 'crash');
+    assert.ok(!failed.ok && failed.error.reason === 'exit' && failed.error.exit.kind === 'crash');
     const value = await call<number>(a, { type: 'get' });
     assert.deepEqual(value, { ok: true, value: 3 });
     await stop(sup, SHUTDOWN, 1_000);

@@ -26,7 +26,7 @@ export function invalid(error: z.ZodError): ChatError {
 
 /** A constraint the context did not catch first still reaches the client as invalid input, never as a crash. */
 export function fromRepo(error: RepoError): ChatError {
-  switch (error.kind) {
+  switch (error.reason) {
     case 'constraint':
       return { reason: 'invalid_params', errors: { params: `rejected by the database (${error.constraint})` } };
     case 'db_unavailable':

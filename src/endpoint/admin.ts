@@ -40,12 +40,14 @@ const UNAUTHORIZED = json('401 Unauthorized', { error: 'unauthorized', reason: '
 
 function fromOperation<T>(result: Result<T, Ops.OperationError>, body: (value: T) => unknown): Reply {
   if (result.ok) return ok(body(result.value));
-  switch (result.error.error) {
+  // The admin API's bodies name the error `error`, as its other refusals do.
+  const { reason, ...details } = result.error;
+  switch (reason) {
     case 'unavailable':
-      return json('503 Service Unavailable', result.error);
+      return json('503 Service Unavailable', { error: reason, ...details });
     case 'unknown_session':
     case 'unknown_actor':
-      return json('404 Not Found', result.error);
+      return json('404 Not Found', { error: reason, ...details });
   }
 }
 

@@ -27,9 +27,9 @@ export const KILLABLE_ACTORS = ['repo', 'pubsub', 'presence', 'endpoint'] as con
 export type KillableActor = (typeof KILLABLE_ACTORS)[number];
 
 export type OperationError =
-  | { readonly error: 'unavailable'; readonly detail: string }
-  | { readonly error: 'unknown_session'; readonly id: string }
-  | { readonly error: 'unknown_actor'; readonly id: string; readonly known: readonly string[] };
+  | { readonly reason: 'unavailable'; readonly detail: string }
+  | { readonly reason: 'unknown_session'; readonly id: string }
+  | { readonly reason: 'unknown_actor'; readonly id: string; readonly known: readonly string[] };
 
 export interface SessionView {
   readonly id: string;
@@ -50,17 +50,17 @@ export interface Killed {
 const KILL_MESSAGE = 'killed by the admin API';
 
 async function children(sup: Pid | undefined, what: string): Promise<Result<ChildInfo[], OperationError>> {
-  if (sup === undefined) return err({ error: 'unavailable', detail: `${what} is not running (restarting?)` });
+  if (sup === undefined) return err({ reason: 'unavailable', detail: `${what} is not running (restarting?)` });
   const result = await whichChildren(sup as SupervisorPid);
-  return result.ok ? result : err({ error: 'unavailable', detail: `${what} did not answer: ${result.error.kind}` });
+  return result.ok ? result : err({ reason: 'unavailable', detail: `${what} did not answer: ${result.error.reason}` });
 }
 
 /** The whole tree; each supervisor lists at most `limit` children (sessions may be tens of thousands). */
 export async function tree(limit: number): Promise<Result<TreeSnapshot, OperationError>> {
   const root = whereis(APP);
-  if (root === undefined) return err({ error: 'unavailable', detail: 'the application is not running' });
+  if (root === undefined) return err({ reason: 'unavailable', detail: 'the application is not running' });
   const result = await snapshot(root as SupervisorPid, limit);
-  return result.ok ? result : err({ error: 'unavailable', detail: `the tree did not answer: ${result.error.kind}` });
+  return result.ok ? result : err({ reason: 'unavailable', detail: `the tree did not answer: ${result.error.reason}` });
 }
 
 export async function sessions(conns: Conns, limit: number): Promise<Result<{ count: number; sessions: SessionView[] }, OperationError>> {
@@ -104,7 +104,7 @@ export async function killSession(id: string): Promise<Result<Killed, OperationE
   if (!listed.ok) return listed;
   const child = listed.value.find((c) => c.id === id);
   const killed = child === undefined ? undefined : crash(child);
-  return killed === undefined ? err({ error: 'unknown_session', id }) : ok(killed);
+  return killed === undefined ? err({ reason: 'unknown_session', id }) : ok(killed);
 }
 
 /** Up to `count` live sessions chosen at random (fewer when fewer are alive). */
@@ -124,10 +124,10 @@ export async function killRandomSessions(count: number): Promise<Result<Killed[]
 export const isKillableActor = (id: string): id is KillableActor => (KILLABLE_ACTORS as readonly string[]).includes(id);
 
 export async function killActor(id: string): Promise<Result<Killed, OperationError>> {
-  if (!isKillableActor(id)) return err({ error: 'unknown_actor', id, known: KILLABLE_ACTORS });
+  if (!isKillableActor(id)) return err({ reason: 'unknown_actor', id, known: KILLABLE_ACTORS });
   const listed = await children(whereis(APP), 'the application supervisor');
   if (!listed.ok) return listed;
   const child = listed.value.find((c) => c.id === id);
   const killed = child === undefined ? undefined : crash(child);
-  return killed === undefined ? err({ error: 'unavailable', detail: `${id} is not running (restarting?)` }) : ok(killed);
+  return killed === undefined ? err({ reason: 'unavailable', detail: `${id} is not running (restarting?)` }) : ok(killed);
 }

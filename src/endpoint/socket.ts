@@ -166,7 +166,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
       deps.conns.add(conn);
       void startChild(deps.sessions, sessionSpec(conn, sessionConfig)).then((started) => {
         if (started.ok) return;
-        log.warn({ session: conn.id, reason: started.error.kind }, 'session did not start; closing the socket');
+        log.warn({ session: conn.id, reason: started.error.reason }, 'session did not start; closing the socket');
         conn.close(CloseCode.tryAgainLater, 'server busy');
       });
     }, (ws) => ws.end(CloseCode.internalError, 'internal error')),

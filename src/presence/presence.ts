@@ -158,12 +158,12 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
     } else if (message.type === 'broadcast') {
       if (state.replication === undefined) return state;
       const received = state.replication.receive(message.payload, Date.now());
-      if ('error' in received) {
-        ctx.log.warn({ reason: received.error }, 'ignored a replication message');
+      if (!received.ok) {
+        ctx.log.warn(received.error, 'ignored a replication message');
         return state;
       }
-      for (const reply of received.replies) replicate(reply, ctx.self);
-      collect(state, received.diffs, ctx.self);
+      for (const reply of received.value.replies) replicate(reply, ctx.self);
+      collect(state, received.value.diffs, ctx.self);
     } else {
       state.owners.delete(message.pid.id);
       collect(state, state.tracker.untrackOwner(ownerId(message.pid)), ctx.self);
@@ -180,16 +180,16 @@ export function presenceSpec(args: PresenceArgs): ChildSpec {
 }
 
 export type PresenceError =
-  | { readonly kind: 'already_tracked' }
-  | { readonly kind: 'nopresence' }
+  | { readonly reason: 'already_tracked' }
+  | { readonly reason: 'nopresence' }
   /** The key holds as many metas on the topic as the caller allows (every node's counted). */
-  | { readonly kind: 'too_many_metas' }
-  | { readonly kind: 'presence_unavailable'; readonly detail: string };
+  | { readonly reason: 'too_many_metas' }
+  | { readonly reason: 'presence_unavailable'; readonly detail: string };
 
 async function refCall(message: Call): Promise<Result<string, PresenceError>> {
   const result = await call<Result<string, 'already_tracked' | 'nopresence' | 'too_many_metas'>, PresenceProtocol>(PRESENCE, message);
-  if (!result.ok) return err({ kind: 'presence_unavailable', detail: result.error.kind });
-  return result.value.ok ? result.value : err({ kind: result.value.error });
+  if (!result.ok) return err({ reason: 'presence_unavailable', detail: result.error.reason });
+  return result.value.ok ? result.value : err({ reason: result.value.error });
 }
 
 /** Tracks `owner` under `key` on `topic` until it untracks or stops; returns the meta's phx_ref. `maxMetas`: refused when the key has that many already. */
@@ -203,23 +203,23 @@ export function update(owner: Pid, topic: string, key: string, meta: MetaInput):
 
 export async function untrack(owner: Pid, topic: string, key: string): Promise<Result<void, PresenceError>> {
   const result = await call<undefined, PresenceProtocol>(PRESENCE, { type: 'untrack', owner, topic, key });
-  return result.ok ? ok(undefined) : err({ kind: 'presence_unavailable', detail: result.error.kind });
+  return result.ok ? ok(undefined) : err({ reason: 'presence_unavailable', detail: result.error.reason });
 }
 
 /** One key's metas on the topic: O(that key's metas), where list(topic)[key] is O(everyone on the topic). */
 export async function metas(topic: string, key: string): Promise<Result<PresenceMeta[], PresenceError>> {
   const result = await call<PresenceMeta[], PresenceProtocol>(PRESENCE, { type: 'metas', topic, key });
-  return result.ok ? result : err({ kind: 'presence_unavailable', detail: result.error.kind });
+  return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
 }
 
 /** `{ key: { metas: [...] } }` for the topic, as Phoenix.Presence.list. */
 export async function list(topic: string): Promise<Result<PresenceState, PresenceError>> {
   const result = await call<PresenceState, PresenceProtocol>(PRESENCE, { type: 'list', topic });
-  return result.ok ? result : err({ kind: 'presence_unavailable', detail: result.error.kind });
+  return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
 }
 
 /** list(topic) as the JSON a `presence_state` push carries, serialized once and shared by every join that asks before it changes. */
 export async function listJson(topic: string): Promise<Result<Encode.PayloadJson, PresenceError>> {
   const result = await call<Encode.PayloadJson, PresenceProtocol>(PRESENCE, { type: 'list_json', topic });
-  return result.ok ? result : err({ kind: 'presence_unavailable', detail: result.error.kind });
+  return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { err, ok, type Result } from '../../supervision/result.js';
 import type { Payload } from '../channel/frame.js';
 import type { ReplicaOp, TopicDiffs, TrackerState } from './state.js';
 
@@ -77,10 +78,13 @@ export class Replication {
     return { type: 'state_request', node: this.node, inc: this.inc, to: '*' };
   }
 
-  receive(payload: Payload, now: number): Received | { readonly error: string } {
+  receive(payload: Payload, now: number): Result<Received, { readonly reason: 'not_a_replication_message'; readonly detail: string }> {
     const parsed = message.safeParse(payload);
-    if (!parsed.success) return { error: parsed.error.issues[0]?.message ?? 'not a replication message' };
-    const msg = parsed.data;
+    if (!parsed.success) return err({ reason: 'not_a_replication_message', detail: parsed.error.issues[0]?.message ?? 'not a replication message' });
+    return ok(this.handle(parsed.data, now));
+  }
+
+  private handle(msg: z.infer<typeof message>, now: number): Received {
     if (msg.node === this.node) return { diffs: new Map(), replies: [] };
     switch (msg.type) {
       case 'state_request': {

@@ -185,11 +185,11 @@ export function pubsubSpec(args: PubSubArgs = {}): ChildSpec {
   };
 }
 
-export type PubSubError = { readonly kind: 'pubsub_unavailable'; readonly detail: string };
+export type PubSubError = { readonly reason: 'pubsub_unavailable'; readonly detail: string };
 
 async function callPubSub(message: Call): Promise<Result<unknown, PubSubError>> {
   const result = await call<unknown, PubSubProtocol>(PUBSUB, message);
-  return result.ok ? ok(result.value) : err({ kind: 'pubsub_unavailable', detail: result.error.kind });
+  return result.ok ? ok(result.value) : err({ reason: 'pubsub_unavailable', detail: result.error.reason });
 }
 
 /** From now on `pid` gets every broadcast on `topic` as a handleInfo Broadcast, until it unsubscribes or stops. */
@@ -205,7 +205,7 @@ export async function unsubscribe(topic: string, pid: Pid): Promise<Result<void,
 
 export async function subscribers(topic: string): Promise<Result<Pid[], PubSubError>> {
   const result = await call<Pid[], PubSubProtocol>(PUBSUB, { type: 'subscribers', topic });
-  return result.ok ? result : err({ kind: 'pubsub_unavailable', detail: result.error.kind });
+  return result.ok ? result : err({ reason: 'pubsub_unavailable', detail: result.error.reason });
 }
 
 /** To every subscriber of `topic` (the sender too, if subscribed), to local sockets, and to other nodes. */

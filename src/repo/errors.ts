@@ -7,9 +7,9 @@ import { describeCallError } from '../../supervision/index.js';
  * down or slow, the Repo is restarting, the queue is full.
  */
 export type RepoError =
-  | { readonly kind: 'db_unavailable'; readonly detail: string }
-  | { readonly kind: 'constraint'; readonly constraint: string; readonly detail: string }
-  | { readonly kind: 'query_failed'; readonly detail: string };
+  | { readonly reason: 'db_unavailable'; readonly detail: string }
+  | { readonly reason: 'constraint'; readonly constraint: string; readonly detail: string }
+  | { readonly reason: 'query_failed'; readonly detail: string };
 
 const errorFields = (error: unknown): { code?: unknown; constraint_name?: unknown; message?: unknown } =>
   typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
@@ -23,15 +23,15 @@ export function classify(error: unknown): RepoError {
   const detail = typeof message === 'string' ? message : String(error);
   if (typeof code === 'string') {
     // Class 23: integrity constraint violation.
-    if (code.startsWith('23')) return { kind: 'constraint', constraint: typeof constraint === 'string' ? constraint : code, detail };
+    if (code.startsWith('23')) return { reason: 'constraint', constraint: typeof constraint === 'string' ? constraint : code, detail };
     // Not a SQLSTATE (a socket error), class 08 connection exception, 57P0x shutdown, 53 resources.
     if (!/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P') || code.startsWith('53')) {
-      return { kind: 'db_unavailable', detail: `${code}: ${detail}` };
+      return { reason: 'db_unavailable', detail: `${code}: ${detail}` };
     }
   }
-  return { kind: 'query_failed', detail };
+  return { reason: 'query_failed', detail };
 }
 
 export function fromCallError(error: CallError): RepoError {
-  return { kind: 'db_unavailable', detail: `repo: ${describeCallError(error)}` };
+  return { reason: 'db_unavailable', detail: `repo: ${describeCallError(error)}` };
 }

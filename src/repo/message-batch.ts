@@ -154,7 +154,7 @@ export async function writeBatch(
         results = (await tx.savepoint((savepoint) => insertBatch(savepoint, batch, reserved))).map((row) => ok(row));
       } catch (error) {
         const failure = classify(error);
-        if (failure.kind === 'db_unavailable' || batch.length === 1) throw error;
+        if (failure.reason === 'db_unavailable' || batch.length === 1) throw error;
         results = [];
         for (const [i, message] of batch.entries()) {
           try {

@@ -20,16 +20,16 @@ import { classify } from './errors.js';
 export const MIGRATIONS_DIR = fromRoot('sql');
 
 export type MigrationError =
-  | { readonly kind: 'unreadable_dir'; readonly dir: string; readonly detail: string }
-  | { readonly kind: 'bad_file_name'; readonly file: string }
-  | { readonly kind: 'duplicate_version'; readonly file: string; readonly other: string }
-  | { readonly kind: 'checksum_mismatch'; readonly file: string }
-  | { readonly kind: 'failed'; readonly file: string; readonly detail: string; readonly line: number | undefined }
-  | { readonly kind: 'setup_failed'; readonly detail: string }
-  | { readonly kind: 'db_unavailable'; readonly detail: string };
+  | { readonly reason: 'unreadable_dir'; readonly dir: string; readonly detail: string }
+  | { readonly reason: 'bad_file_name'; readonly file: string }
+  | { readonly reason: 'duplicate_version'; readonly file: string; readonly other: string }
+  | { readonly reason: 'checksum_mismatch'; readonly file: string }
+  | { readonly reason: 'failed'; readonly file: string; readonly detail: string; readonly line: number | undefined }
+  | { readonly reason: 'setup_failed'; readonly detail: string }
+  | { readonly reason: 'db_unavailable'; readonly detail: string };
 
 export function describeMigrationError(error: MigrationError): string {
-  switch (error.kind) {
+  switch (error.reason) {
     case 'unreadable_dir':
       return `cannot read the migrations directory ${error.dir}: ${error.detail}`;
     case 'bad_file_name':
@@ -67,14 +67,14 @@ export function readMigrations(dir: string): Result<Migration[], MigrationError>
     // Dot files are editors' and systems' (.swp, .DS_Store), never migrations.
     files = readdirSync(dir).filter((file) => !file.startsWith('.')).sort();
   } catch (error) {
-    return err({ kind: 'unreadable_dir', dir, detail: error instanceof Error ? error.message : String(error) });
+    return err({ reason: 'unreadable_dir', dir, detail: error instanceof Error ? error.message : String(error) });
   }
   const migrations: Migration[] = [];
   for (const file of files) {
     const version = FILE_NAME.exec(file)?.[1];
-    if (version === undefined) return err({ kind: 'bad_file_name', file });
+    if (version === undefined) return err({ reason: 'bad_file_name', file });
     const other = migrations.find((m) => m.version === Number(version));
-    if (other !== undefined) return err({ kind: 'duplicate_version', file, other: other.file });
+    if (other !== undefined) return err({ reason: 'duplicate_version', file, other: other.file });
     const text = readFileSync(join(dir, file), 'utf8');
     migrations.push({ version: Number(version), file, text, checksum: checksumOf(text) });
   }
@@ -94,9 +94,9 @@ function lineOf(error: unknown, text: string): number | undefined {
 
 function failure(error: unknown, file: string | undefined, text: string): MigrationError {
   const classified = classify(error);
-  if (classified.kind === 'db_unavailable') return { kind: 'db_unavailable', detail: classified.detail };
-  if (file === undefined) return { kind: 'setup_failed', detail: classified.detail };
-  return { kind: 'failed', file, detail: classified.detail, line: lineOf(error, text) };
+  if (classified.reason === 'db_unavailable') return { reason: 'db_unavailable', detail: classified.detail };
+  if (file === undefined) return { reason: 'setup_failed', detail: classified.detail };
+  return { reason: 'failed', file, detail: classified.detail, line: lineOf(error, text) };
 }
 
 async function applyOne(conn: postgres.ReservedSql, migration: Migration): Promise<void> {
@@ -131,7 +131,7 @@ export async function migrate(
   try {
     conn = await sql.reserve();
   } catch (error) {
-    return err({ kind: 'db_unavailable', detail: error instanceof Error ? error.message : String(error) });
+    return err({ reason: 'db_unavailable', detail: error instanceof Error ? error.message : String(error) });
   }
   const applied: string[] = [];
   let current: Migration | undefined;
@@ -152,7 +152,7 @@ export async function migrate(
     for (const migration of files.value) {
       const row = done.get(migration.version);
       if (row !== undefined) {
-        if (row.checksum !== migration.checksum) return err({ kind: 'checksum_mismatch', file: migration.file });
+        if (row.checksum !== migration.checksum) return err({ reason: 'checksum_mismatch', file: migration.file });
         continue;
       }
       current = migration;

@@ -142,7 +142,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-const DOWN = err({ kind: 'db_unavailable' as const, detail: 'database down; retrying it' });
+const DOWN = err({ reason: 'db_unavailable' as const, detail: 'database down; retrying it' });
 
 /**
  * The breaker: after a query fails for want of the database (connection lost,
@@ -151,7 +151,7 @@ const DOWN = err({ kind: 'db_unavailable' as const, detail: 'database down; retr
  * now, until a probe gets an answer.
  */
 function trip(state: State, ctx: RepoCtx, error: RepoError): void {
-  if (error.kind !== 'db_unavailable' || state.stopProbe !== undefined) return;
+  if (error.reason !== 'db_unavailable' || state.stopProbe !== undefined) return;
   ctx.log.warn({ detail: error.detail }, 'database unavailable; answering db_unavailable until it is back');
   state.stopProbe = probeUntilUp(state.args.url, state.args.timeoutMs, () => send(ctx.self, { type: 'db_up' }));
   for (const job of state.queue.splice(0)) reply(job.from, DOWN);
@@ -234,7 +234,7 @@ function flush(state: State, ctx: RepoCtx): void {
 function onBatchTimeout(state: State, flight: Flight, ctx: RepoCtx): void {
   if (flight.results !== undefined || flight.timedOut) return;
   flight.timedOut = true;
-  const error = err({ kind: 'db_unavailable' as const, detail: `no answer within ${state.args.timeoutMs} ms` });
+  const error = err({ reason: 'db_unavailable' as const, detail: `no answer within ${state.args.timeoutMs} ms` });
   for (const item of flight.items) reply(item.from, error);
   trip(state, ctx, error.error);
 }
@@ -248,7 +248,7 @@ function complete(state: State, flight: Flight, results: BatchResults, ctx: Repo
   }
   const publish = state.args.notifyInCommit === undefined;
   flight.items.forEach((item, i) => {
-    const result = results[i] ?? err({ kind: 'query_failed', detail: 'no result' });
+    const result = results[i] ?? err({ reason: 'query_failed', detail: 'no result' });
     if (result.ok && publish) {
       const broadcast = announced(item, result.value, ctx);
       if (broadcast !== undefined) PubSub.publish(broadcast);
@@ -304,14 +304,14 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
     switch (message.type) {
       case 'run':
         if (state.queue.length >= MAX_QUEUE) {
-          return { state, reply: err({ kind: 'db_unavailable', detail: 'repo queue full' }) };
+          return { state, reply: err({ reason: 'db_unavailable', detail: 'repo queue full' }) };
         }
         state.queue.push({ from, job: message.job });
         pump(state, ctx);
         return { state, noreply: true };
       case 'insert_message':
         if (state.batch.length >= MAX_QUEUE) {
-          return { state, reply: err({ kind: 'db_unavailable', detail: 'repo insert queue full' }) };
+          return { state, reply: err({ reason: 'db_unavailable', detail: 'repo insert queue full' }) };
         }
         state.batch.push({ from, request: message.request });
         // The flush message queues behind inserts already in the mailbox, so they join this batch.

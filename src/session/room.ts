@@ -106,7 +106,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const history = since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
   const tk = Accounts.presenceTag(user.credential);
   const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk }, state.config.maxTabs) : undefined;
-  if (tracked?.ok === false && tracked.error.kind === 'too_many_metas') {
+  if (tracked?.ok === false && tracked.error.reason === 'too_many_metas') {
     state.conn.removeTap(frame.topic);
     refuse(state, frame, joinRef, Reason.tooManyTabs, { limit: state.config.maxTabs });
     return;

@@ -91,7 +91,7 @@ export async function startProbe(parent: Parent, args: ProbeArgs, register?: str
     id: args.id,
     ...(register === undefined ? {} : { register }),
   });
-  if (!result.ok) throw new Error(`probe ${args.id} did not start: ${result.error.kind}`);
+  if (!result.ok) throw new Error(`probe ${args.id} did not start: ${result.error.reason}`);
   return result.value;
 }
 
