@@ -35,7 +35,7 @@ async function withConcurrency(total: number, concurrency: number, one: (i: numb
 }
 
 const singles = await withConcurrency(SINGLE_MESSAGES, POOL, async (i) => {
-  await insertOne(sql, { room: 'single', userId, body: `${i} ${body}` });
+  await insertOne(sql, { room: 'single', userId, userName: 'bench', body: `${i} ${body}` });
 });
 
 const sup = await startSupervisor([Repo.repoSpec({ url: database.url, poolSize: POOL, timeoutMs: 30_000 })], {
@@ -46,7 +46,7 @@ if (!sup.ok) throw new Error('repo did not start');
 let failures = 0;
 const cpu0 = process.cpuUsage();
 const grouped = await withConcurrency(GROUP_MESSAGES, IN_FLIGHT, async (i) => {
-  const stored = await Repo.insertMessage({ room: 'grouped', userId, body: `${i} ${body}` });
+  const stored = await Repo.insertMessage({ room: 'grouped', userId, userName: 'bench', body: `${i} ${body}` });
   if (!stored.ok) failures += 1;
 });
 const cpu = process.cpuUsage(cpu0);
@@ -54,7 +54,7 @@ const stats = await Repo.stats();
 // As the browser client sends: each message with its author and a nonce of its own (the unique index is checked).
 const author = 'a'.repeat(64);
 const withNonces = await withConcurrency(GROUP_MESSAGES, IN_FLIGHT, async (i) => {
-  const stored = await Repo.insertMessage({ room: 'nonces', userId, body: `${i} ${body}`, author, nonce: `bench-${i}` });
+  const stored = await Repo.insertMessage({ room: 'nonces', userId, userName: 'bench', body: `${i} ${body}`, author, nonce: `bench-${i}` });
   if (!stored.ok) failures += 1;
 });
 await stop(sup.value, SHUTDOWN, 5_000);

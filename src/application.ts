@@ -9,8 +9,10 @@ import { describeMigrationError, migrate } from './repo/migrations.js';
 import { Metrics } from './metrics/registry.js';
 import { presenceSpec } from './presence/presence.js';
 import { commitNotify, postgresAdapter } from './pubsub/postgres-adapter.js';
+import * as Messages from './chat/messages.js';
+import * as PubSub from './pubsub/pubsub.js';
 import { pubsubSpec } from './pubsub/pubsub.js';
-import { repoSpec } from './repo/repo.js';
+import { repoSpec, type RepoArgs } from './repo/repo.js';
 
 /**
  * The whole supervision tree on one screen.
@@ -24,6 +26,16 @@ import { repoSpec } from './repo/repo.js';
  */
 const GAP = 'broadcasts from other nodes were lost while LISTEN was down; rejoin and catch up';
 
+/**
+ * The Repo's sink: a stored message is announced to its room. On one node
+ * through PubSub once committed; with CLUSTER=1 as NOTIFYs inside the
+ * transaction that stores it, which PubSub on every node delivers.
+ */
+function committedTo(inCommit: ReturnType<typeof commitNotify> | undefined): Pick<RepoArgs, 'onCommitted' | 'notifyInCommit'> {
+  if (inCommit === undefined) return { onCommitted: (rows) => rows.forEach((row) => PubSub.publish(Messages.announcement(row))) };
+  return { notifyInCommit: { channel: inCommit.channel, payloads: (rows) => rows.flatMap((row) => inCommit.encode(Messages.announcement(row))) } };
+}
+
 export function children(config: Config, databaseUrl: string, nodeName: string, database: readonly ChildSpec[] = []): ChildSpec[] {
   const startedAt = Date.now();
   return [
@@ -36,7 +48,7 @@ export function children(config: Config, databaseUrl: string, nodeName: string, 
         const migrated = await migrate(sql, { log });
         return migrated.ok ? migrated : { ok: false, error: describeMigrationError(migrated.error) };
       },
-      ...(config.CLUSTER ? { notifyInCommit: commitNotify(nodeName) } : {}),
+      ...committedTo(config.CLUSTER ? commitNotify(nodeName) : undefined),
     }),
     pubsubSpec(config.CLUSTER ? { adapter: (log) => postgresAdapter({ url: databaseUrl, node: nodeName, log, onGap: () => void restartAllSessions(conns, GAP) }) } : {}),
     presenceSpec({

@@ -4,17 +4,18 @@ import { z } from 'zod';
 import * as Accounts from '../src/chat/accounts.js';
 import * as Messages from '../src/chat/messages.js';
 import type { ChatMessage } from '../src/chat/messages.js';
-import { Broadcast } from '../src/pubsub/broadcast.js';
 import * as Repo from '../src/repo/repo.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
 import { startRepo } from './support/repo.js';
 
 let db: TestDatabase;
 let repo: Awaited<ReturnType<typeof startRepo>>;
+/** What the Repo's sink was told, in order: what the application announces. */
+const announced: Array<{ id: number; room: string; user_name: string }> = [];
 
 before(async () => {
   db = await freshDatabase();
-  repo = await startRepo(db.url, { poolSize: 6 });
+  repo = await startRepo(db.url, { poolSize: 6, onCommitted: (rows) => announced.push(...rows) });
 });
 after(async () => {
   await repo.stop();
@@ -99,16 +100,9 @@ describe('messages', () => {
     const author = await user('storm');
     const before = await count('messages');
     const statsBefore = await Repo.stats();
-    const committed: number[] = [];
     const bodies = Array.from({ length: 1_000 }, (_, i) => `storm message ${i}`);
-    const results = await Promise.all(
-      bodies.map((body) =>
-        Messages.createMessage(author, { room: 'storm', body }, (message) => {
-          committed.push(message.id);
-          return new Broadcast('room:storm', 'new_msg', { id: message.id });
-        }),
-      ),
-    );
+    const results = await Promise.all(bodies.map((body) => Messages.createMessage(author, { room: 'storm', body })));
+    const committed = announced.filter((row) => row.room === 'storm').map((row) => row.id);
     const rows = results.map((result) => {
       assert.ok(result.ok);
       return result.value;
@@ -117,6 +111,7 @@ describe('messages', () => {
     assert.equal(new Set(rows.map((row) => row.id)).size, 1_000);
     assert.equal(await count('messages'), before + 1_000);
     assert.equal(committed.length, 1_000);
+    assert.ok(announced.every((row) => row.room !== 'storm' || row.user_name === 'storm'), 'each announced with its author');
     assert.ok(committed.every((id, i) => i === 0 || id > (committed[i - 1] ?? 0)), 'announced in id order');
     const statsAfter = await Repo.stats();
     assert.ok(statsBefore.ok && statsAfter.ok);

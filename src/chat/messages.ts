@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
-import type { Broadcast } from '../pubsub/broadcast.js';
+import { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import * as Repo from '../repo/repo.js';
-import { messageRow, type MessageRow, type StoredMessageRow } from '../repo/rows.js';
+import { messageRow, type MessageRow } from '../repo/rows.js';
 import type { User } from './accounts.js';
 import { fromRepo, invalid, type ChatError } from './errors.js';
 import { messageBody, messageId, messageNonce, roomName, searchQuery } from './schemas.js';
@@ -34,9 +34,13 @@ const rows = z.array(messageRow);
 
 const newMessage = z.object({ room: roomName, body: messageBody, nonce: messageNonce.optional() });
 
+export const ROOM_PREFIX = 'room:';
+/** A room's topic: where its messages, deletes and presences are told. */
+export const roomTopic = (room: string): string => `${ROOM_PREFIX}${room}`;
+
 /**
- * Stores a message. `announce` makes the broadcast that tells of it, which goes
- * out once it is committed, in id order with the room's other messages, on
+ * Stores a message. Once it is committed, the Repo's sink (see application.ts)
+ * announces it (`announcement`), in id order with the room's other messages, on
  * every node; on any error nothing is stored and nothing goes out. A `nonce`
  * the user already sent with makes nothing new: the first message comes back,
  * and is not announced again (a retry after a lost reply).
@@ -44,18 +48,19 @@ const newMessage = z.object({ room: roomName, body: messageBody, nonce: messageN
 export async function createMessage(
   user: User,
   input: { readonly room: unknown; readonly body: unknown; readonly nonce?: unknown },
-  announce?: (message: ChatMessage) => Broadcast,
 ): Promise<Result<ChatMessage, ChatError>> {
   const parsed = newMessage.safeParse(input);
   if (!parsed.success) return err(invalid(parsed.error));
   const { room, body, nonce } = parsed.data;
-  const toMessage = (row: StoredMessageRow): ChatMessage => toChat({ ...row, user_name: user.name });
-  const stored = await Repo.insertMessage(
-    { room, userId: user.id, body, author: user.credential, nonce },
-    announce === undefined ? undefined : (row) => announce(toMessage(row)),
-  );
+  const stored = await Repo.insertMessage({ room, userId: user.id, userName: user.name, body, author: user.credential, nonce });
   if (!stored.ok) return err(fromRepo(stored.error));
-  return ok(toMessage(stored.value));
+  return ok(toChat({ ...stored.value, user_name: user.name }));
+}
+
+/** The broadcast that tells a room of a stored message. */
+export function announcement(row: MessageRow): Broadcast {
+  const { id, user, body, inserted_at } = toChat(row);
+  return new Broadcast(roomTopic(row.room), 'new_msg', { id, user, body, inserted_at });
 }
 
 /**
@@ -124,7 +129,7 @@ const authorRow = z.object({ room: z.string(), user_id: z.string(), author_token
 const wrote = (user: User, row: NonNullable<z.infer<typeof authorRow>>): boolean =>
   row.author_token_hash === null ? user.ownsName && row.user_id === user.id : row.author_token_hash === user.credential;
 
-/** Deletes (softly) a message; only its author may. Returns the room it was in. */
+/** Deletes (softly) a message, and tells its room; only its author may. Returns the room it was in. */
 export async function deleteMessage(user: User, idInput: unknown): Promise<Result<{ id: number; room: string }, ChatError>> {
   const id = messageId.safeParse(idInput);
   if (!id.success) return err(invalid(id.error));
@@ -138,7 +143,9 @@ export async function deleteMessage(user: User, idInput: unknown): Promise<Resul
     return deleted.length === 1 ? { id: id.data, room: found.room } : ('not_found' as const);
   });
   if (!result.ok) return err(fromRepo(result.error));
-  return typeof result.value === 'string' ? err({ reason: result.value }) : ok(result.value);
+  if (typeof result.value === 'string') return err({ reason: result.value });
+  PubSub.broadcast(roomTopic(result.value.room), 'msg_deleted', { id: result.value.id });
+  return ok(result.value);
 }
 
 /** Full-text search over bodies, newest first; in one room or everywhere. */

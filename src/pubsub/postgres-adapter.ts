@@ -177,7 +177,7 @@ export function commitNotify(node: string): { readonly channel: string; readonly
   let seq = Date.now();
   return {
     channel: NOTIFY_CHANNEL,
-    encode: (broadcast) => {
+    encode: (broadcast: Broadcast) => {
       const encoded = encodeParts('c', node, ++seq, broadcast.topic, broadcast.event, broadcast.payload);
       return encoded.ok ? encoded.value : [];
     },

@@ -10,6 +10,8 @@ type Queries = postgres.Sql | postgres.TransactionSql;
 export interface NewMessage {
   readonly room: string;
   readonly userId: string;
+  /** The author's name, for the sink (users holds it; the row does not). */
+  readonly userName: string;
   readonly body: string;
   /** Hash of the credential that wrote it (see Accounts.User.credential). */
   readonly author?: string | undefined;

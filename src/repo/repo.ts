@@ -15,9 +15,7 @@ import { err, ok, type Result } from '../../supervision/result.js';
 import { classify, fromCallError, type RepoError } from './errors.js';
 import { writeBatch, type InCommitNotify, type NewMessage, type Stored } from './message-batch.js';
 import { probeUntilUp } from './probe.js';
-import type { StoredMessageRow } from './rows.js';
-import type { Broadcast } from '../pubsub/broadcast.js';
-import * as PubSub from '../pubsub/pubsub.js';
+import type { MessageRow, StoredMessageRow } from './rows.js';
 
 /**
  * The Repo owns the postgres.js pool; every query in the program goes through it.
@@ -31,25 +29,18 @@ import * as PubSub from '../pubsub/pubsub.js';
  * (group commit), each batch in a transaction that holds its rooms' locks (see
  * message-batch.ts), up to PIPELINE batches at once: within a room, ids follow
  * commit order on every node. So a client that has seen id N of a room has
- * seen, or can read, every lower id of it. Each stored message is announced by the broadcast its
- * caller makes of it: on one node, published once committed, in id order; with
- * CLUSTER=1, NOTIFYed inside the transaction, and every node, this one too,
- * delivers it when it comes back, so all nodes deliver a room in id order.
+ * seen, or can read, every lower id of it. What was stored goes to the sink
+ * the Repo is given at start (application.ts wires it to PubSub): on one node
+ * `onCommitted`, once committed, in id order; with CLUSTER=1 `notifyInCommit`,
+ * NOTIFYs made inside the transaction, which every node, this one too, delivers
+ * when they come back, so all nodes deliver a room in id order.
  */
 
 export type Job<T> = (sql: postgres.Sql) => Promise<T>;
 
-/** The broadcast that tells subscribers of a stored message. */
-export type Announce = (row: StoredMessageRow) => Broadcast;
-
-interface InsertRequest {
-  readonly message: NewMessage;
-  readonly announce?: Announce;
-}
-
 type Call =
   | { readonly type: 'run'; readonly job: Job<unknown> }
-  | { readonly type: 'insert_message'; readonly request: InsertRequest }
+  | { readonly type: 'insert_message'; readonly message: NewMessage }
   | { readonly type: 'settled' }
   | { readonly type: 'stats' };
 
@@ -66,7 +57,7 @@ type RepoProtocol = { readonly call: Call; readonly cast: never; readonly info: 
 
 interface PendingInsert {
   readonly from: From;
-  readonly request: InsertRequest;
+  readonly message: NewMessage;
 }
 
 /** A batch being written; timedOut once its callers were told it failed. */
@@ -115,8 +106,10 @@ export interface RepoArgs {
   readonly timeoutMs: number;
   /** Run once in init with a connection of its own (migrations). */
   readonly onStart?: (sql: postgres.Sql, log: Logger) => Promise<Result<unknown, string>>;
-  /** CLUSTER=1: announcements go as NOTIFY on `channel`, inside the transaction that stores their messages. */
-  readonly notifyInCommit?: { readonly channel: string; readonly encode: (broadcast: Broadcast) => readonly string[] };
+  /** Told of the messages each batch stored, once committed, in id order (never of a repeat, nor of a failed row). */
+  readonly onCommitted?: (rows: readonly MessageRow[]) => void;
+  /** CLUSTER=1, instead: NOTIFYs on `channel`, made of the stored messages inside the transaction that stores them. */
+  readonly notifyInCommit?: { readonly channel: string; readonly payloads: (rows: readonly MessageRow[]) => readonly string[] };
 }
 
 const REPO = name<RepoProtocol>('repo');
@@ -173,17 +166,21 @@ function pump(state: State, ctx: RepoCtx): void {
   }
 }
 
-/**
- * A caller's announce is its own code: if it throws, the message is still stored and the caller still hears back.
- * A repeated message (same user and nonce) was announced when it was first stored.
- */
-function announced(item: PendingInsert, row: Stored, ctx: RepoCtx): Broadcast | undefined {
-  if (row.repeated === true) return undefined;
+/** What a batch stored that is new: a repeat (same user and nonce) was told of when it was first stored. */
+function fresh(items: readonly PendingInsert[], stored: ReadonlyArray<Stored | undefined>): MessageRow[] {
+  return items.flatMap((item, i) => {
+    const row = stored[i];
+    return row === undefined || row.repeated === true ? [] : [{ ...row, user_name: item.message.userName }];
+  });
+}
+
+/** The sink is the application's code: if it throws, the messages are still stored and their callers still hear back. */
+function tell<T>(ctx: RepoCtx, fallback: T, sink: () => T): T {
   try {
-    return item.request.announce?.(row);
+    return sink();
   } catch (error) {
-    ctx.log.error({ err: error, id: row.id }, 'announce callback failed');
-    return undefined;
+    ctx.log.error({ err: error }, 'the sink of stored messages failed');
+    return fallback;
   }
 }
 
@@ -191,15 +188,7 @@ function announced(item: PendingInsert, row: Stored, ctx: RepoCtx): Broadcast | 
 function inCommitNotify(state: State, items: readonly PendingInsert[], ctx: RepoCtx): InCommitNotify | undefined {
   const inCommit = state.args.notifyInCommit;
   if (inCommit === undefined) return undefined;
-  return {
-    channel: inCommit.channel,
-    payloads: (stored) =>
-      items.flatMap((item, i) => {
-        const row = stored[i];
-        const broadcast = row === undefined ? undefined : announced(item, row, ctx);
-        return broadcast === undefined ? [] : inCommit.encode(broadcast);
-      }),
-  };
+  return { channel: inCommit.channel, payloads: (stored) => tell(ctx, [], () => inCommit.payloads(fresh(items, stored))) };
 }
 
 /**
@@ -221,7 +210,7 @@ function flush(state: State, ctx: RepoCtx): void {
     state.locked = new Promise<void>((resolve) => (locked = resolve));
     const timer = setTimeout(() => send(ctx.self, { type: 'batch_timeout', flight }), state.args.timeoutMs);
     previous
-      .then(() => writeBatch(state.sql, items.map((item) => item.request.message), inCommitNotify(state, items, ctx), locked))
+      .then(() => writeBatch(state.sql, items.map((item) => item.message), inCommitNotify(state, items, ctx), locked))
       .catch((error: unknown) => items.map(() => err(classify(error))))
       .then((results) => {
         locked();
@@ -246,13 +235,13 @@ function complete(state: State, flight: Flight, results: BatchResults, ctx: Repo
     // Its callers were told it failed, but it was stored: it is announced all the same, as it is to every other node.
     if (flight.timedOut) ctx.log.warn({ rows: results.filter((r) => r.ok).length }, 'a batch was stored after its callers timed out');
   }
-  const publish = state.args.notifyInCommit === undefined;
+  const onCommitted = state.args.onCommitted;
+  if (onCommitted !== undefined && state.args.notifyInCommit === undefined) {
+    const stored = fresh(flight.items, results.map((result) => (result.ok ? result.value : undefined)));
+    if (stored.length > 0) tell(ctx, undefined, () => onCommitted(stored));
+  }
   flight.items.forEach((item, i) => {
     const result = results[i] ?? err({ reason: 'query_failed', detail: 'no result' });
-    if (result.ok && publish) {
-      const broadcast = announced(item, result.value, ctx);
-      if (broadcast !== undefined) PubSub.publish(broadcast);
-    }
     if (!flight.timedOut) reply(item.from, result);
   });
   for (const from of flight.settled) reply(from, undefined);
@@ -313,7 +302,7 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         if (state.batch.length >= MAX_QUEUE) {
           return { state, reply: err({ reason: 'db_unavailable', detail: 'repo insert queue full' }) };
         }
-        state.batch.push({ from, request: message.request });
+        state.batch.push({ from, message: message.message });
         // The flush message queues behind inserts already in the mailbox, so they join this batch.
         if (state.flights.length < PIPELINE && !state.flushScheduled) {
           state.flushScheduled = true;
@@ -391,23 +380,17 @@ export async function run<T>(job: Job<T>): Promise<Result<T, RepoError>> {
 }
 
 /**
- * Stores a message through group commit. `announce` makes the broadcast that
- * tells of it; it goes out once the message is committed, in id order with a
- * room's others, and never for a message not stored.
+ * Stores a message through group commit. Once it is committed the sink is told
+ * of it, in id order with a room's others; never of a message not stored.
  */
-export async function insertMessage(message: NewMessage, announce?: Announce): Promise<Result<StoredMessageRow, RepoError>> {
-  const request: InsertRequest = announce === undefined ? { message } : { message, announce };
-  const result = await call<Result<StoredMessageRow, RepoError>, RepoProtocol>(
-    REPO,
-    { type: 'insert_message', request },
-    callTimeout(queryTimeoutMs),
-  );
+export async function insertMessage(message: NewMessage): Promise<Result<StoredMessageRow, RepoError>> {
+  const result = await call<Result<StoredMessageRow, RepoError>, RepoProtocol>(REPO, { type: 'insert_message', message }, callTimeout(queryTimeoutMs));
   return result.ok ? result.value : err(fromCallError(result.error));
 }
 
 /**
- * Resolves once every message committed when it was called has been announced
- * (on one node: handed to PubSub). A join that read history calls it so that it
+ * Resolves once the sink has been told of every message committed when it was
+ * called (on one node: onCommitted has returned). A join that read history calls it so that it
  * never subscribes ahead of the broadcast of a message the history holds.
  */
 export async function settled(): Promise<Result<void, RepoError>> {

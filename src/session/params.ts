@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { messageBody, messageId, messageNonce, userName } from '../chat/schemas.js';
+import { messageId, userName } from '../chat/schemas.js';
 
 /** What clients may send in each event: parsed before anything is done with it. */
 
@@ -17,9 +17,7 @@ export const roomJoin = z.object({
 /** A socket that connected with a signed token is signed in already: a username, if sent, must be its. */
 export const signedRoomJoin = z.object({ username: userName.optional(), last_seen_id: lastSeenId });
 
-export const newMsg = z.object({ body: messageBody, nonce: messageNonce.optional() });
 export const deleteMsg = z.object({ id: messageId });
 export const loadOlder = z.object({ before_id: messageId });
 
-export const ROOM_PREFIX = 'room:';
 export const USER_SOCKETS_PREFIX = 'users_socket:';

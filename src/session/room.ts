@@ -9,7 +9,7 @@ import { roomName } from '../chat/schemas.js';
 import * as Presence from '../presence/presence.js';
 import { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
-import { deleteMsg, loadOlder, newMsg, roomJoin, ROOM_PREFIX, signedRoomJoin, USER_SOCKETS_PREFIX } from './params.js';
+import { deleteMsg, loadOlder, roomJoin, signedRoomJoin, USER_SOCKETS_PREFIX } from './params.js';
 import { alive, joinReply, replyError, replyOk, type Channel, type SessionCtx, type SessionState } from './state.js';
 
 /**
@@ -92,7 +92,7 @@ function lastSeen(frame: TextFrame): number | undefined {
  * step, so nothing is missed or doubled.
  */
 export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<void> {
-  const room = roomName.safeParse(frame.topic.slice(ROOM_PREFIX.length));
+  const room = roomName.safeParse(frame.topic.slice(Messages.ROOM_PREFIX.length));
   if (!room.success) {
     refuse(state, frame, joinRef, Reason.invalidParams, { errors: { topic: `room name ${room.error.issues[0]?.message ?? 'is invalid'}` } });
     return;
@@ -150,13 +150,7 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
   if (user === undefined || room === undefined) return replyError(state, frame, Reason.unknownEvent);
   switch (frame.event) {
     case 'new_msg': {
-      const input = newMsg.safeParse(frame.payload);
-      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: paramErrors(input.error) });
-      const created = await Messages.createMessage(
-        user,
-        { room, body: input.data.body, nonce: input.data.nonce },
-        (message) => new Broadcast(channel.topic, 'new_msg', { id: message.id, user: message.user, body: message.body, inserted_at: message.inserted_at }),
-      );
+      const created = await Messages.createMessage(user, { room, body: frame.payload['body'], nonce: frame.payload['nonce'] });
       if (!created.ok) return replyError(state, frame, created.error.reason, errorDetails(created.error));
       return replyOk(state, frame, { id: created.value.id });
     }
@@ -165,7 +159,6 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
       if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { id: input.error.issues[0]?.message ?? 'is invalid' } });
       const deleted = await Messages.deleteMessage(user, input.data.id);
       if (!deleted.ok) return replyError(state, frame, deleted.error.reason, errorDetails(deleted.error));
-      PubSub.broadcast(`${ROOM_PREFIX}${deleted.value.room}`, 'msg_deleted', { id: deleted.value.id });
       return replyOk(state, frame);
     }
     case 'load_older': {

@@ -3,11 +3,11 @@ import * as Encode from '../channel/encode.js';
 import { CloseCode, Reason } from '../channel/errors.js';
 import { Events, type TextFrame } from '../channel/frame.js';
 import { USERS_TOPIC } from '../chat/accounts.js';
+import { ROOM_PREFIX } from '../chat/messages.js';
 import type { Conn } from '../endpoint/conn.js';
 import { Metrics } from '../metrics/registry.js';
 import * as Presence from '../presence/presence.js';
 import { handleLobbyEvent, joinLobby } from './lobby.js';
-import { ROOM_PREFIX } from './params.js';
 import { handleRoomEvent, joinRoom } from './room.js';
 import {
   replyError,

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { SHUTDOWN, startSupervisor, stop, type SupervisorPid } from '../../supervision/index.js';
-import { repoSpec } from '../../src/repo/repo.js';
+import { repoSpec, type RepoArgs } from '../../src/repo/repo.js';
 import { root } from './probe.js';
 
 /** A Repo under a supervisor of its own, on `url`, the way the application runs it. */
-export async function startRepo(url: string, options: { poolSize?: number; timeoutMs?: number } = {}): Promise<{
+export async function startRepo(url: string, options: { poolSize?: number; timeoutMs?: number; onCommitted?: RepoArgs['onCommitted'] } = {}): Promise<{
   sup: SupervisorPid;
   stop(): Promise<void>;
 }> {
   const sup = await startSupervisor(
-    [repoSpec({ url, poolSize: options.poolSize ?? 5, timeoutMs: options.timeoutMs ?? 2_000 })],
+    [repoSpec({ url, poolSize: options.poolSize ?? 5, timeoutMs: options.timeoutMs ?? 2_000, ...(options.onCommitted === undefined ? {} : { onCommitted: options.onCommitted }) })],
     { parent: root(), id: 'app', maxRestarts: 100, periodMs: 1_000 },
   );
   assert.ok(sup.ok, 'repo supervisor started');
