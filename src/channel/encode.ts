@@ -22,7 +22,8 @@ const nullableStr = (value: string | null): string => (value === null ? 'null' :
  * character, so it is kept on the hot path rather than trusted to the type system.
  *
  * Throws TypeError on a non-serializable payload (BigInt, cycle, toJSON returning a non-object).
- * That is a bug in the caller; actors that must not crash on someone else's data use `tryEncode`.
+ * That is a bug in the caller: data the server does not own (broadcasts) comes here already
+ * serialized (PayloadJson), checked by PubSub before anyone gets it.
  */
 function payloadJson(payload: Payload): string {
   const json: string | undefined = JSON.stringify(payload);
@@ -91,8 +92,8 @@ function broadcastPrefix(topic: string, event: string): string {
  * `[null, null, topic, event, payload]` (§5.3). join_ref is null so that every channel instance on
  * the topic accepts it, which is what lets one encoded string go to every subscriber.
  */
-export function broadcast(topic: string, event: string, payload: Payload): string {
-  return broadcastPrefix(topic, event) + payloadJson(payload) + ']';
+export function broadcast(topic: string, event: string, payload: Payload | PayloadJson): string {
+  return broadcastPrefix(topic, event) + (typeof payload === 'string' ? payload : payloadJson(payload)) + ']';
 }
 
 const ERROR_EVENT = str(Events.error);
@@ -123,24 +124,6 @@ const HEARTBEAT_REPLY_TAIL = `,${str(PHOENIX_TOPIC)},${REPLY_EVENT},{"status":"o
 /** `[null, ref, "phoenix", "phx_reply", {"status":"ok","response":{}}]` (§7); the client matches only `ref`. */
 export function heartbeatReply(ref: string): string {
   return HEARTBEAT_REPLY_HEAD + str(ref) + HEARTBEAT_REPLY_TAIL;
-}
-
-export interface EncodeError {
-  readonly code: 'unserializable';
-  readonly message: string;
-}
-
-/**
- * Runs a text encoder and turns a serialization failure into a value. For actors that encode data
- * they do not own (PubSub encoding a broadcast): a BigInt in one message must fail that message,
- * not crash the actor and, with rest_for_one, everything started after it.
- */
-export function tryEncode(encode: () => string): Result<string, EncodeError> {
-  try {
-    return ok(encode());
-  } catch (cause) {
-    return err({ code: 'unserializable', message: cause instanceof Error ? cause.message : String(cause) });
-  }
 }
 
 // --- binary (§2.2) ------------------------------------------------------------------------------
