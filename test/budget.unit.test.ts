@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Budget, budgetLimits, type FrameKind } from '../src/endpoint/budget.js';
+import { Budget, budgetLimits, type FrameKind } from '../src/transport/budget.js';
 
 /** The socket budget (src/endpoint/budget.ts), pure: the clock is an argument. */
 

@@ -6,7 +6,7 @@ import { SHUTDOWN, call, crashProcess, kill, startSupervisor, stop, type Pid, ty
 import type { Broadcast } from '../src/pubsub/broadcast.js';
 import * as Presence from '../src/presence/presence.js';
 import * as PubSub from '../src/pubsub/pubsub.js';
-import { listen, type ListenerPid } from './support/listener.js';
+import { json, listen, type ListenerPid } from './support/listener.js';
 import { eventually, root, sleep, startProbe } from './support/probe.js';
 
 const BATCH_MS = 20;
@@ -33,7 +33,7 @@ async function diffsSeen(listener: ListenerPid): Promise<PhxPresenceDiff[]> {
   const result = await call<Broadcast[]>(listener, { type: 'received' });
   assert.ok(result.ok);
   // As the client gets them: through JSON (the tracker's objects have no prototype).
-  return result.value.filter((b) => b.event === 'presence_diff').map((b) => JSON.parse(b.frame)[4] as PhxPresenceDiff);
+  return result.value.filter((b) => b.event === 'presence_diff').map((b) => JSON.parse(json(b)) as PhxPresenceDiff);
 }
 
 async function list(topic: string): Promise<PhxPresenceState> {

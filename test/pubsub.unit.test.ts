@@ -16,7 +16,8 @@ import {
 } from '../supervision/index.js';
 import type { Broadcast } from '../src/pubsub/broadcast.js';
 import * as PubSub from '../src/pubsub/pubsub.js';
-import { listen, startListener, type ListenerPid } from './support/listener.js';
+import * as Encode from '../src/channel/encode.js';
+import { json, listen, startListener, type ListenerPid } from './support/listener.js';
 import { eventually, root } from './support/probe.js';
 
 let sup: SupervisorPid;
@@ -66,17 +67,18 @@ describe('PubSub', () => {
     await Promise.all([sender, other].map((pid) => stop(pid, SHUTDOWN, 1_000)));
   });
 
-  it('encodes the wire frame once per broadcast, shared by every subscriber and the socket fastlane', async () => {
+  it('serialises the payload once per broadcast, shared by every subscriber and the socket fastlane', async () => {
     let serialised = 0;
     const frames: string[] = [];
-    PubSub.setSocketPublisher((broadcast) => frames.push(broadcast.frame));
+    // As the Endpoint's fastlane makes the frame it publishes.
+    PubSub.setSocketPublisher((broadcast) => frames.push(Encode.broadcast(broadcast.topic, broadcast.event, Encode.asPayloadJson(json(broadcast)))));
     const listeners = await Promise.all(['x', 'y', 'z'].map((id) => listen(parent, id, ['room:once'])));
     const payload = { body: { toJSON: () => (serialised += 1, 'counted') } };
     PubSub.broadcast('room:once', 'new_msg', payload);
     await eventually(async () => (await Promise.all(listeners.map(received))).every((r) => r.length === 1));
     const got = (await Promise.all(listeners.map(received))).map((r) => r[0]);
     assert.ok(got.every((b) => b === got[0]), 'every subscriber got the same Broadcast object');
-    assert.ok(got.every((b) => b?.frame === frames[0]));
+    assert.ok(got.every((b) => b !== undefined && Encode.broadcast(b.topic, b.event, Encode.asPayloadJson(json(b))) === frames[0]));
     assert.equal(frames.length, 1);
     assert.equal(frames[0], '[null,null,"room:once","new_msg",{"body":"counted"}]');
     assert.equal(serialised, 1, 'the payload was serialised exactly once');

@@ -1,4 +1,4 @@
-import type { Conn } from './conn.js';
+import type { Conn } from '../transport/conn.js';
 
 /**
  * The open sockets, by session id: what the admin API lists

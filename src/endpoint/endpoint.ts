@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import { adminRoutes } from './admin.js';
 import { conns } from './conns.js';
-import { Fastlane } from './fastlane.js';
+import { Fastlane } from '../transport/fastlane.js';
 import { healthRoute } from './health.js';
 import { tokenVerifier } from './jwt.js';
 import { json } from './http.js';

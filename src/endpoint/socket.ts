@@ -10,10 +10,10 @@ import { Metrics } from '../metrics/registry.js';
 import { sessionSpec } from '../session/session.js';
 import type { SessionConfig } from '../session/state.js';
 import { clientAddress, isLoopback } from './address.js';
-import { Budget, budgetLimits, type FrameKind } from './budget.js';
-import { Conn, type ConnData } from './conn.js';
+import { Budget, budgetLimits, type FrameKind } from '../transport/budget.js';
+import { Conn, type ConnData } from '../transport/conn.js';
 import type { Conns } from './conns.js';
-import type { Fastlane } from './fastlane.js';
+import type { Fastlane } from '../transport/fastlane.js';
 import { REFUSALS, type VerifyToken } from './jwt.js';
 import { checkOrigin } from './origin.js';
 

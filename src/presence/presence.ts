@@ -11,7 +11,6 @@ import {
   type Pid,
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
-import * as Encode from '../channel/encode.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import { DiffBatch, type PresenceMeta, type PresenceState } from './diff.js';
@@ -138,7 +137,7 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
         return { state, reply: state.tracker.list(message.topic) };
       case 'list_json':
         flushTopic(state, message.topic);
-        return { state, reply: Encode.asPayloadJson(state.tracker.listJson(message.topic)) };
+        return { state, reply: state.tracker.listJson(message.topic) };
       case 'metas':
         return { state, reply: state.tracker.metas(message.topic, message.key) };
     }
@@ -219,7 +218,7 @@ export async function list(topic: string): Promise<Result<PresenceState, Presenc
 }
 
 /** list(topic) as the JSON a `presence_state` push carries, serialized once and shared by every join that asks before it changes. */
-export async function listJson(topic: string): Promise<Result<Encode.PayloadJson, PresenceError>> {
-  const result = await call<Encode.PayloadJson, PresenceProtocol>(PRESENCE, { type: 'list_json', topic });
+export async function listJson(topic: string): Promise<Result<string, PresenceError>> {
+  const result = await call<string, PresenceProtocol>(PRESENCE, { type: 'list_json', topic });
   return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
 }

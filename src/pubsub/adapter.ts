@@ -1,4 +1,4 @@
-import type { Payload } from '../channel/frame.js';
+import type { Payload } from './broadcast.js';
 
 /**
  * How broadcasts reach other nodes. The PubSub actor hands every local

@@ -1,16 +1,23 @@
-import { ok, type Result } from '../../supervision/result.js';
-import * as Encode from '../channel/encode.js';
-import type { Payload } from '../channel/frame.js';
 import type { Pid } from '../../supervision/index.js';
+import { err, ok, type Result } from '../../supervision/result.js';
+
+/** What a broadcast carries: a JSON object, as sockets and other nodes get it. */
+export type Payload = Record<string, unknown>;
+
+export interface Unserializable {
+  readonly reason: 'unserializable';
+  readonly detail: string;
+}
 
 /**
- * One published event. Its wire frame is encoded at most once, on first use,
- * and the same string then goes to every socket: 5,000 subscribers cost one
+ * One published event: a topic, an event and a payload; PubSub knows no wire
+ * format. The payload's JSON is made at most once, on first use, and the same
+ * string then serves every socket and node: 5,000 subscribers cost one
  * JSON.stringify, not 5,000.
  */
 export class Broadcast {
   readonly type = 'broadcast';
-  #frame: string | undefined;
+  #json: string | undefined;
 
   constructor(
     readonly topic: string,
@@ -20,17 +27,17 @@ export class Broadcast {
     readonly from: Pid | undefined = undefined,
   ) {}
 
-  /** Throws on a payload that cannot be encoded: PubSub checks `encoded()` before anything reads this. */
-  get frame(): string {
-    this.#frame ??= Encode.broadcast(this.topic, this.event, this.payload);
-    return this.#frame;
-  }
-
-  /** The frame, or why the payload cannot be one (a BigInt, a cycle, a getter or toJSON that throws); encodes at most once when it can. */
-  encoded(): Result<string, Encode.EncodeError> {
-    if (this.#frame !== undefined) return ok(this.#frame);
-    const result = Encode.tryEncode(() => Encode.broadcast(this.topic, this.event, this.payload));
-    if (result.ok) this.#frame = result.value;
-    return result;
+  /** The payload's JSON, or why it has none (a BigInt, a cycle, a getter or toJSON that throws, not an object). */
+  json(): Result<string, Unserializable> {
+    if (this.#json !== undefined) return ok(this.#json);
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(this.payload);
+    } catch (cause) {
+      return err({ reason: 'unserializable', detail: cause instanceof Error ? cause.message : String(cause) });
+    }
+    if (json === undefined || json.charCodeAt(0) !== 0x7b /* { */) return err({ reason: 'unserializable', detail: 'payload must serialize to a JSON object' });
+    this.#json = json;
+    return ok(json);
   }
 }

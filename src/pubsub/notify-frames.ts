@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
-import type { Payload } from '../channel/frame.js';
+import type { Payload } from './broadcast.js';
 
 /**
  * Broadcasts as PostgreSQL NOTIFY payloads. A payload must stay under 8000

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import postgres from 'postgres';
-import type { Payload } from '../channel/frame.js';
+import type { Payload } from './broadcast.js';
 import type { PubSubAdapter } from './adapter.js';
 import type { Broadcast } from './broadcast.js';
 import { DropLog } from './drop-log.js';

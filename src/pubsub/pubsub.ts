@@ -16,9 +16,8 @@ import {
   type Pid,
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
-import type { Payload } from '../channel/frame.js';
 import { localAdapter, type PubSubAdapter } from './adapter.js';
-import { Broadcast } from './broadcast.js';
+import { Broadcast, type Payload } from './broadcast.js';
 
 /**
  * PubSub: topic -> subscribers. Subscribers are processes and get each
@@ -86,9 +85,9 @@ function removeSubscription(state: State, topic: string, pidId: number): void {
  * (rest_for_one) drop every socket of the node.
  */
 function dispatch(state: State, broadcast: Broadcast, log: Logger, outward: boolean): void {
-  const encoded = broadcast.encoded();
-  if (!encoded.ok) {
-    log.error({ reason: encoded.error.code, detail: encoded.error.message, topic: broadcast.topic, event: broadcast.event }, 'dropped a broadcast that cannot be encoded');
+  const json = broadcast.json();
+  if (!json.ok) {
+    log.error({ ...json.error, topic: broadcast.topic, event: broadcast.event }, 'dropped a broadcast that cannot be encoded');
     return;
   }
   const subscribers = state.topics.get(broadcast.topic);
@@ -243,4 +242,4 @@ export function setSocketPublisher(publish: SocketPublisher | undefined): void {
   cast(PUBSUB, { type: 'socket_publisher', publish });
 }
 
-export { Broadcast };
+export { Broadcast, type Payload };

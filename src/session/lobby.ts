@@ -34,6 +34,6 @@ export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: 
   state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll([
     ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', pageJson(users.value))),
-    Encode.push(joinRef, frame.topic, 'presence_state', online.value),
+    Encode.push(joinRef, frame.topic, 'presence_state', Encode.asPayloadJson(online.value)),
   ]);
 }

@@ -7,7 +7,7 @@ import type { ChatError } from '../chat/errors.js';
 import * as Messages from '../chat/messages.js';
 import { roomName } from '../chat/schemas.js';
 import * as Presence from '../presence/presence.js';
-import { Broadcast } from '../pubsub/broadcast.js';
+import type { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import { deleteMsg, loadOlder, roomJoin, signedRoomJoin, USER_SOCKETS_PREFIX } from './params.js';
 import { alive, joinReply, replyError, replyOk, type Channel, type SessionCtx, type SessionState } from './state.js';
@@ -100,8 +100,8 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const user = await signIn(state, frame, joinRef, ctx);
   if (user === undefined) return;
 
-  const tapped: Broadcast[] = [];
-  state.conn.addTap(frame.topic, state.conn.fastlane.tap(frame.topic, (broadcast) => tapped.push(broadcast)));
+  const tapped: Array<{ readonly broadcast: Broadcast; readonly frame: string }> = [];
+  state.conn.addTap(frame.topic, state.conn.fastlane.tap(frame.topic, (broadcast, encoded) => tapped.push({ broadcast, frame: encoded })));
   const since = lastSeen(frame);
   const history = since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
   const tk = Accounts.presenceTag(user.credential);
@@ -130,12 +130,12 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const lastId = Math.max(since ?? 0, ...messages.map((message) => message.id));
   const frames = [
     ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { messages, user: { id: user.id, name: user.name } })),
-    Encode.push(joinRef, frame.topic, 'presence_state', presence.value),
+    Encode.push(joinRef, frame.topic, 'presence_state', Encode.asPayloadJson(presence.value)),
   ];
-  for (const broadcast of tapped) {
+  for (const { broadcast, frame: encoded } of tapped) {
     const id = broadcast.payload['id'];
     if (broadcast.event === 'new_msg' && typeof id === 'number' && id <= lastId) continue;
-    frames.push(broadcast.frame);
+    frames.push(encoded);
   }
   state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: room.data });
   state.conn.joined.set(frame.topic, joinRef);

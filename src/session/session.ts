@@ -4,7 +4,7 @@ import { CloseCode, Reason } from '../channel/errors.js';
 import { Events, type TextFrame } from '../channel/frame.js';
 import { USERS_TOPIC } from '../chat/accounts.js';
 import { ROOM_PREFIX } from '../chat/messages.js';
-import type { Conn } from '../endpoint/conn.js';
+import type { Conn } from '../transport/conn.js';
 import { Metrics } from '../metrics/registry.js';
 import * as Presence from '../presence/presence.js';
 import { handleLobbyEvent, joinLobby } from './lobby.js';

@@ -2,7 +2,7 @@ import { isAlive, type Ctx, type Pid } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
 import type { Payload, TextFrame } from '../channel/frame.js';
 import type { NamesMode, User } from '../chat/accounts.js';
-import type { Conn } from '../endpoint/conn.js';
+import type { Conn } from '../transport/conn.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 
 /** What a Session knows; all of it dies with the actor (the Conn keeps what must outlive it). */

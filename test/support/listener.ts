@@ -48,3 +48,10 @@ export async function listen(parent: Parent, id: string, topics: readonly string
   assert.ok(started.ok, `listener ${id} started`);
   return started.value;
 }
+
+/** A broadcast's payload JSON, as sockets and other nodes get it. */
+export function json(broadcast: Broadcast): string {
+  const serialised = broadcast.json();
+  assert.ok(serialised.ok, `payload serialises: ${JSON.stringify(serialised)}`);
+  return serialised.value;
+}

@@ -1,4 +1,4 @@
-import { fullBucket, take, type Bucket, type RateLimit } from '../session/rate-limit.js';
+import { fullBucket, take, type Bucket, type RateLimit } from './rate-limit.js';
 
 /**
  * What one socket may send, decided in the uWS message callback before a frame

@@ -1,4 +1,5 @@
 import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
+import * as Encode from '../channel/encode.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 
@@ -9,22 +10,27 @@ import type { Broadcast } from '../pubsub/broadcast.js';
  * subscribed; the Session taps the topic instead, so nothing published meanwhile
  * is missed, and subscribes once it has sent what it buffered.
  */
-export type Tap = (broadcast: Broadcast) => void;
+export type Tap = (broadcast: Broadcast, frame: string) => void;
 
 export class Fastlane {
   private readonly taps = new Map<string, Set<Tap>>();
 
   constructor(private readonly app: TemplatedApp) {}
 
+  /** PubSub hands over only broadcasts whose payload serializes. */
   publish(broadcast: Broadcast): void {
     const started = performance.now();
     const taps = this.taps.get(broadcast.topic);
-    if (taps !== undefined) for (const tap of taps) tap(broadcast);
-    // Encoding is skipped altogether when no socket listens (a frame is built on first use).
     const sockets = this.app.numSubscribers(broadcast.topic);
-    if (sockets > 0) {
-      this.app.publish(broadcast.topic, broadcast.frame, false);
-      Metrics.messagesOut(sockets);
+    // Encoding is skipped altogether when nobody listens.
+    const json = taps === undefined && sockets === 0 ? undefined : broadcast.json();
+    if (json?.ok === true) {
+      const frame = Encode.broadcast(broadcast.topic, broadcast.event, Encode.asPayloadJson(json.value));
+      if (taps !== undefined) for (const tap of taps) tap(broadcast, frame);
+      if (sockets > 0) {
+        this.app.publish(broadcast.topic, frame, false);
+        Metrics.messagesOut(sockets);
+      }
     }
     Metrics.fanout((performance.now() - started) / 1_000);
   }
