@@ -15,13 +15,18 @@ export type ChatError =
   /** It cannot be decided now (Presence did not answer); the client tries again. */
   | { readonly reason: 'unavailable' };
 
-export function invalid(error: z.ZodError): ChatError {
+/** What is wrong with each field (the first issue of each), as `errors` on the wire. */
+export function fieldErrors(error: z.ZodError): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const issue of error.issues) {
     const field = issue.path.map(String).join('.') || 'params';
     errors[field] ??= issue.message;
   }
-  return { reason: 'invalid_params', errors };
+  return errors;
+}
+
+export function invalid(error: z.ZodError): ChatError {
+  return { reason: 'invalid_params', errors: fieldErrors(error) };
 }
 
 /** A constraint the context did not catch first still reaches the client as invalid input, never as a crash. */

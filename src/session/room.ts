@@ -3,7 +3,7 @@ import * as Encode from '../channel/encode.js';
 import { Reason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
 import * as Accounts from '../chat/accounts.js';
-import type { ChatError } from '../chat/errors.js';
+import { fieldErrors, type ChatError } from '../chat/errors.js';
 import * as Messages from '../chat/messages.js';
 import { roomName } from '../chat/schemas.js';
 import * as Presence from '../presence/presence.js';
@@ -28,15 +28,12 @@ function refuse(state: SessionState, frame: TextFrame, joinRef: string, reason: 
   state.conn.send(Encode.phxClose(joinRef, frame.topic));
 }
 
-const paramErrors = (error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }) =>
-  Object.fromEntries(error.issues.map((issue) => [issue.path.map(String).join('.') || 'params', issue.message]));
-
 /** Who the join's params say signs in: the socket's signed user (the name, if sent, must be its), or a browser's name and token. */
 function credentials(state: SessionState, frame: TextFrame): Result<Accounts.SignIn, Record<string, string>> {
   const signed = state.conn.signed;
   if (signed !== undefined) {
     const params = signedRoomJoin.safeParse(frame.payload);
-    if (!params.success) return err(paramErrors(params.error));
+    if (!params.success) return err(fieldErrors(params.error));
     const { username } = params.data;
     if (username !== undefined && username.toLowerCase() !== signed.name.toLowerCase()) {
       return err({ username: `does not match the signed-in user (${signed.name})` });
@@ -44,7 +41,7 @@ function credentials(state: SessionState, frame: TextFrame): Result<Accounts.Sig
     return ok(signed);
   }
   const params = roomJoin.safeParse(frame.payload);
-  if (!params.success) return err(paramErrors(params.error));
+  if (!params.success) return err(fieldErrors(params.error));
   return ok({ name: params.data.username, token: params.data.token, mode: state.config.names });
 }
 
