@@ -36,7 +36,7 @@ function committedTo(inCommit: ReturnType<typeof commitNotify> | undefined): Pic
   return { notifyInCommit: { channel: inCommit.channel, payloads: (rows) => rows.flatMap((row) => inCommit.encode(Messages.announcement(row))) } };
 }
 
-export function children(config: Config, databaseUrl: string, nodeName: string, database: readonly ChildSpec[] = []): ChildSpec[] {
+function children(config: Config, databaseUrl: string, nodeName: string, database: readonly ChildSpec[] = []): ChildSpec[] {
   const startedAt = Date.now();
   return [
     ...database,

@@ -5,7 +5,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
 /** Every setting the server reads from the environment, with its default. */
-export const configSchema = z.object({
+const configSchema = z.object({
   PORT: port.default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -68,7 +68,7 @@ export const configSchema = z.object({
   });
 
 /** A verification key for signed tokens and the one algorithm it is used with (never what a token's header asks for). */
-export interface SigningKey {
+interface SigningKey {
   readonly key: KeyObject;
   readonly algorithm: 'RS256' | 'ES256';
 }
@@ -87,7 +87,7 @@ function publicKey(pem: string): SigningKey | string {
 
 export type Config = z.infer<typeof configSchema>;
 
-export type ConfigError = { readonly variable: string; readonly message: string };
+type ConfigError = { readonly variable: string; readonly message: string };
 
 /** Parses the environment; the error names each variable that is wrong, so start-up can say so and exit. */
 export function parseConfig(env: NodeJS.ProcessEnv): { ok: true; value: Config } | { ok: false; error: ConfigError[] } {

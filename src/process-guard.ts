@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
  * in order (sockets closed, database released) and exits 1 for its service
  * manager to start it afresh. Node's default would exit at once, stopping nothing.
  */
-export type Fault =
+type Fault =
   | { readonly reason: 'unhandled_rejection'; readonly error: unknown }
   | { readonly reason: 'uncaught_exception'; readonly error: unknown };
 

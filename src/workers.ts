@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 const MAX_RESTARTS = 3;
 const PERIOD_MS = 5_000;
 
-export interface WorkersOptions {
+interface WorkersOptions {
   readonly count: number;
   readonly databaseUrl: string;
   readonly nodeName: string;
@@ -26,7 +26,7 @@ export interface WorkersOptions {
   readonly onGiveUp: (reason: string) => void;
 }
 
-export interface Workers {
+interface Workers {
   /** SIGTERM to every worker; resolves when all exited (or were killed after `timeoutMs`). */
   stop(timeoutMs: number): Promise<void>;
 }

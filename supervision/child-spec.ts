@@ -6,10 +6,10 @@ import type { Result } from './result.js';
  * permanent: always restarted; transient: restarted only after an abnormal exit
  * (a crash or a kill); temporary: never restarted.
  */
-export type Restart = 'permanent' | 'transient' | 'temporary';
+type Restart = 'permanent' | 'transient' | 'temporary';
 
 /** Milliseconds the child gets for its terminate callback before it is killed, or 'brutal' to kill at once. */
-export type Shutdown = number | 'brutal';
+type Shutdown = number | 'brutal';
 
 export interface ChildSpec {
   readonly id: string;
@@ -25,9 +25,9 @@ export interface ChildSpec {
   readonly onGiveUp?: (reason: ExitReason) => void;
 }
 
-export const DEFAULT_WORKER_SHUTDOWN_MS = 5_000;
+const DEFAULT_WORKER_SHUTDOWN_MS = 5_000;
 /** A supervisor gets as long as its own children need; this bounds a stuck tree. */
-export const DEFAULT_SUPERVISOR_SHUTDOWN_MS = 60_000;
+const DEFAULT_SUPERVISOR_SHUTDOWN_MS = 60_000;
 
 export function shutdownOf(spec: ChildSpec): Shutdown {
   return spec.shutdown ?? (spec.type === 'supervisor' ? DEFAULT_SUPERVISOR_SHUTDOWN_MS : DEFAULT_WORKER_SHUTDOWN_MS);

@@ -9,7 +9,6 @@ export type ExitReason =
   | { readonly kind: 'noproc' }
   | { readonly kind: 'crash'; readonly error: Error };
 
-export const NORMAL: ExitReason = { kind: 'normal' };
 export const SHUTDOWN: ExitReason = { kind: 'shutdown' };
 export const KILLED: ExitReason = { kind: 'killed' };
 

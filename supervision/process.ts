@@ -36,12 +36,12 @@ export interface Pid<P extends Protocol = Protocol> {
 }
 
 /** A registered name: resolves to whichever incarnation holds it now. */
-export interface Name<P extends Protocol = Protocol> {
+interface Name<P extends Protocol = Protocol> {
   readonly registered: string;
   readonly protocol?: P;
 }
 
-export type Dest<P extends Protocol> = Pid<P> | Name<P>;
+type Dest<P extends Protocol> = Pid<P> | Name<P>;
 
 export const name = <P extends Protocol>(registered: string): Name<P> => ({ registered });
 
@@ -117,7 +117,7 @@ export interface SupervisorEvent {
   readonly dynamic: boolean;
 }
 
-export type SupervisorObserver = (event: SupervisorEvent) => void;
+type SupervisorObserver = (event: SupervisorEvent) => void;
 
 interface PendingCall {
   readonly resolve: (result: Result<unknown, CallError>) => void;
@@ -132,7 +132,7 @@ const INFO = 2;
 const STOP = 3;
 const INIT = 4;
 
-export type Envelope =
+type Envelope =
   | { readonly t: typeof CALL; readonly m: unknown; readonly from: From }
   | { readonly t: typeof CAST; readonly m: unknown }
   | { readonly t: typeof INFO; readonly m: unknown }
@@ -159,11 +159,6 @@ export function whereis<P extends Protocol>(dest: Name<P>): Pid<P> | undefined {
 
 export function isAlive(pid: Pid): boolean {
   return procs.has(pid.id);
-}
-
-/** Every live process, for introspection (admin tree, tests). */
-export function processCount(): number {
-  return procs.size;
 }
 
 /**
@@ -407,7 +402,7 @@ export interface Behaviour {
  * would make every call site in the message path see thousands of different
  * functions, and V8 would stop inlining it.
  */
-export class Proc<P extends Protocol = Protocol> implements Ctx<P> {
+class Proc<P extends Protocol = Protocol> implements Ctx<P> {
   readonly monitors = new Map<number, Watcher>();
   // Made on first use: most processes (every session) are never called, never monitor anything, have no children.
   pending: Map<number, PendingCall> | undefined = undefined;

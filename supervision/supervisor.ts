@@ -30,7 +30,7 @@ import { err, ok, type Result } from './result.js';
 
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
 
-export interface SupervisorOptions extends Partial<Intensity> {
+interface SupervisorOptions extends Partial<Intensity> {
   readonly strategy?: Strategy;
 }
 
@@ -40,7 +40,7 @@ export interface DynamicSupervisorOptions extends Partial<Intensity> {
   readonly intensityScope?: 'supervisor' | 'per_child';
 }
 
-export type ChildKind = 'worker' | 'supervisor' | 'dynamic_supervisor';
+type ChildKind = 'worker' | 'supervisor' | 'dynamic_supervisor';
 
 export interface ChildInfo {
   readonly id: string;
@@ -50,7 +50,7 @@ export interface ChildInfo {
   readonly startedAt: number;
 }
 
-export interface ChildCounts {
+interface ChildCounts {
   readonly specs: number;
   readonly active: number;
   readonly workers: number;
@@ -70,7 +70,7 @@ export interface TreeSnapshot {
   readonly omitted?: number;
 }
 
-export type StartChildError =
+type StartChildError =
   | { readonly reason: 'max_children'; readonly max: number }
   | { readonly reason: 'already_present'; readonly id: string }
   | { readonly reason: 'start_failed'; readonly start: StartError };
@@ -373,7 +373,7 @@ const supervisorServer: GenServer<InitArgs, State, SupervisorProtocol> = {
   },
 };
 
-export interface StartSupervisorOptions {
+interface StartSupervisorOptions {
   readonly parent: Parent;
   readonly id: string;
   readonly register?: string;

@@ -41,7 +41,7 @@ export interface SignedUser {
 export const USERS_TOPIC = 'users:lobby';
 
 /** NAMES=open: a name its holder signed in with this recently is not taken over (other nodes may not see the holder online yet). */
-export const OPEN_HOLD_MS = 5_000;
+const OPEN_HOLD_MS = 5_000;
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const browserCredential = (token: string): string => sha256(token);
@@ -210,7 +210,7 @@ export interface UsersPage {
   readonly next: string | undefined;
 }
 
-export const USERS_PAGE = 200;
+const USERS_PAGE = 200;
 
 const pageRow = z.object({ id: z.string().uuid(), name: z.string(), seen_us: z.string().regex(/^\d+$/), total: z.coerce.number() });
 /** Where a page ends: the last user's `last_seen_at` (microseconds, as stored) and id. */

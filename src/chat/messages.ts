@@ -19,7 +19,7 @@ export interface ChatMessage {
   readonly inserted_at: string;
 }
 
-export const RECENT_LIMIT = 500;
+const RECENT_LIMIT = 500;
 export const PAGE_LIMIT = 50;
 
 const toChat = (row: MessageRow): ChatMessage => ({
@@ -36,7 +36,7 @@ const newMessage = z.object({ room: roomName, body: messageBody, nonce: messageN
 
 export const ROOM_PREFIX = 'room:';
 /** A room's topic: where its messages, deletes and presences are told. */
-export const roomTopic = (room: string): string => `${ROOM_PREFIX}${room}`;
+const roomTopic = (room: string): string => `${ROOM_PREFIX}${room}`;
 
 /**
  * Stores a message. Once it is committed, the Repo's sink (see application.ts)

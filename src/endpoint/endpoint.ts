@@ -40,7 +40,7 @@ interface State {
   readonly port: number;
 }
 
-export interface EndpointArgs {
+interface EndpointArgs {
   readonly config: Config;
   readonly nodeName: string;
   readonly startedAt: number;

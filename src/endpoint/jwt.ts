@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
  * HS256 token made with an RS256 public key as its secret, never passes).
  */
 
-export type TokenRefusal = { readonly reason: 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'bad_claims' };
+type TokenRefusal = { readonly reason: 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'bad_claims' };
 
 /** The 403 body each refusal gets at the upgrade. */
 export const REFUSALS: Readonly<Record<TokenRefusal['reason'], string>> = {

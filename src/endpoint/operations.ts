@@ -23,15 +23,15 @@ export const APP = name('app');
 const SESSIONS = name('sessions');
 
 /** The root's children an operator may kill. */
-export const KILLABLE_ACTORS = ['repo', 'pubsub', 'presence', 'endpoint'] as const;
-export type KillableActor = (typeof KILLABLE_ACTORS)[number];
+const KILLABLE_ACTORS = ['repo', 'pubsub', 'presence', 'endpoint'] as const;
+type KillableActor = (typeof KILLABLE_ACTORS)[number];
 
 export type OperationError =
   | { readonly reason: 'unavailable'; readonly detail: string }
   | { readonly reason: 'unknown_session'; readonly id: string }
   | { readonly reason: 'unknown_actor'; readonly id: string; readonly known: readonly string[] };
 
-export interface SessionView {
+interface SessionView {
   readonly id: string;
   readonly path: string | null;
   readonly user: string | null;
@@ -42,7 +42,7 @@ export interface SessionView {
   readonly remote: string | null;
 }
 
-export interface Killed {
+interface Killed {
   readonly id: string;
   readonly path: string;
 }
@@ -121,7 +121,7 @@ export async function killRandomSessions(count: number): Promise<Result<Killed[]
   return ok(alive.slice(0, picks).flatMap((child) => crash(child) ?? []));
 }
 
-export const isKillableActor = (id: string): id is KillableActor => (KILLABLE_ACTORS as readonly string[]).includes(id);
+const isKillableActor = (id: string): id is KillableActor => (KILLABLE_ACTORS as readonly string[]).includes(id);
 
 export async function killActor(id: string): Promise<Result<Killed, OperationError>> {
   if (!isKillableActor(id)) return err({ reason: 'unknown_actor', id, known: KILLABLE_ACTORS });

@@ -15,9 +15,9 @@ import { securityHeaders } from './security-headers.js';
  * uWS: `req` is valid only until the handler's synchronous part returns, so a
  * handler reads what it needs from it before its first await.
  */
-export type Handler = (req: HttpRequest) => Reply | Promise<Reply>;
+type Handler = (req: HttpRequest) => Reply | Promise<Reply>;
 
-export function guard(log: Logger, name: string, handler: Handler): (res: HttpResponse, req: HttpRequest) => void {
+function guard(log: Logger, name: string, handler: Handler): (res: HttpResponse, req: HttpRequest) => void {
   return (res, req) => {
     let done = false;
     res.onAborted(() => {

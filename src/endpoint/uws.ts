@@ -13,7 +13,7 @@ import { err, ok, type Result } from '../../supervision/result.js';
  * runs: when no binary loads, the server refuses to start.
  */
 
-export type UwsModule = typeof Uws;
+type UwsModule = typeof Uws;
 
 interface Build {
   readonly package: string;
@@ -27,7 +27,7 @@ export const BUILDS: readonly Build[] = [
   { package: '@trufflesuite/uws-js-unofficial', binaries: '../binaries' },
 ];
 
-export interface Platform {
+interface Platform {
   readonly node: string;
   /** process.versions.modules: the ABI a binary must be built for. */
   readonly abi: string;
@@ -37,19 +37,19 @@ export interface Platform {
   readonly glibc: string | undefined;
 }
 
-export interface UwsBuild {
+interface UwsBuild {
   readonly package: string;
   readonly version: string;
   readonly binary: string;
 }
 
-export interface BuildFailure {
+interface BuildFailure {
   readonly package: string;
   readonly reason: 'not_installed' | 'no_binary' | 'load_failed';
   readonly detail: string;
 }
 
-export interface NoNativeBuild {
+interface NoNativeBuild {
   readonly reason: 'no_native_build';
   readonly platform: Platform;
   readonly tried: readonly BuildFailure[];
@@ -88,7 +88,7 @@ function abisOf(dir: string, platform: Platform): string[] {
   return files.flatMap((file) => pattern.exec(file)?.[1] ?? []).sort((a, b) => Number(a) - Number(b));
 }
 
-export interface LoadedUws {
+interface LoadedUws {
   readonly module: UwsModule;
   readonly build: UwsBuild;
   /** Newer builds that did not load here, and why. */

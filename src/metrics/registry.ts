@@ -12,7 +12,7 @@ import type { SupervisorEvent } from '../../supervision/index.js';
  * /metrics route right before it renders (see src/endpoint/metrics-route.ts).
  */
 
-export const registry = new Registry();
+const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
 type Tally = 'messagesIn' | 'messagesOut' | 'joins' | 'rateLimited' | 'slowReaderDisconnects' | 'abusiveDisconnects';
@@ -94,7 +94,7 @@ const dbQueued = new Gauge({
 });
 
 /** What the /metrics route reads from the actors at scrape time. */
-export interface Sample {
+interface Sample {
   readonly socketsOpen: number;
   readonly sessions: number | undefined;
   readonly mailboxes: Readonly<Record<string, number | undefined>>;

@@ -5,7 +5,7 @@
  */
 
 export type PresenceMeta = Record<string, unknown> & { phx_ref: string; phx_ref_prev?: string };
-export type Presence = { metas: PresenceMeta[] };
+type Presence = { metas: PresenceMeta[] };
 /** `presence_state` payload and `list(topic)` result: key -> metas. */
 export type PresenceState = Record<string, Presence>;
 /** `presence_diff` payload. Both sides are always present: phoenix.js walks both without checking. */

@@ -46,7 +46,7 @@ interface State {
   flushScheduled: boolean;
 }
 
-export interface PresenceArgs {
+interface PresenceArgs {
   readonly node: string;
   /** How long diffs are merged before they go out. */
   readonly batchMs: number;
@@ -178,7 +178,7 @@ export function presenceSpec(args: PresenceArgs): ChildSpec {
   };
 }
 
-export type PresenceError =
+type PresenceError =
   | { readonly reason: 'already_tracked' }
   | { readonly reason: 'nopresence' }
   /** The key holds as many metas on the topic as the caller allows (every node's counted). */

@@ -42,7 +42,7 @@ interface Peer {
 /** How long a state request may go unanswered before it is asked again. */
 const RESYNC_MS = 2_000;
 
-export interface Received {
+interface Received {
   readonly diffs: TopicDiffs;
   readonly replies: readonly ReplicationMessage[];
 }

@@ -13,7 +13,7 @@ export type MetaInput = Record<string, unknown>;
 /** The diffs one operation produced, by topic. Only topics that changed appear, and no diff is empty. */
 export type TopicDiffs = Map<string, PresenceDiff>;
 
-export type Tracked = { readonly ref: string; readonly diffs: TopicDiffs };
+type Tracked = { readonly ref: string; readonly diffs: TopicDiffs };
 
 /** One entry of a node's state as shipped to other nodes. */
 export type ReplicaEntry = { readonly topic: string; readonly owner: string; readonly key: string; readonly meta: PresenceMeta };
@@ -23,7 +23,7 @@ export type ReplicaOp =
   | { readonly join: ReplicaEntry }
   | { readonly leave: { readonly topic: string; readonly key: string; readonly ref: string } };
 
-export type TrackerOptions = {
+type TrackerOptions = {
   /** Keep a log of this node's changes for takeOps (replication); without it nothing accumulates. */
   readonly recordOps?: boolean;
   /** This node's name: every local entry is tagged with it, and it is hashed into every phx_ref. */

@@ -4,7 +4,7 @@ import { err, ok, type Result } from '../../supervision/result.js';
 /** What a broadcast carries: a JSON object, as sockets and other nodes get it. */
 export type Payload = Record<string, unknown>;
 
-export interface Unserializable {
+interface Unserializable {
   readonly reason: 'unserializable';
   readonly detail: string;
 }

@@ -6,7 +6,7 @@ import { describeNotifyError, type NotifyError, type NotifyErrorReason } from '.
  * first of each reason at once, then at most one line per reason per window,
  * saying how many were dropped since the last line.
  */
-export const DROP_LOG_WINDOW_MS = 10_000;
+const DROP_LOG_WINDOW_MS = 10_000;
 
 export class DropLog {
   private readonly last = new Map<NotifyErrorReason, { at: number; suppressed: number }>();

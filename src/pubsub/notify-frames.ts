@@ -49,7 +49,7 @@ export const partsFor = (bytes: number): number => Math.ceil(Math.ceil(bytes / 3
 
 export type FrameKind = 'b' | 'c';
 
-export interface RemoteBroadcast {
+interface RemoteBroadcast {
   /** How it was sent: `b` or `c` (see above). */
   readonly via: FrameKind;
   readonly node: string;
@@ -104,7 +104,7 @@ const digits = (max: number) => z.string().regex(new RegExp(`^\\d{1,${max}}$`)).
 const header = z.tuple([z.enum(['b', 'c']), z.string().regex(/^[^|]{1,80}$/), digits(16), digits(6), digits(6)]);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export type EncodeError =
+type EncodeError =
   | { readonly reason: 'unserializable'; readonly detail: string }
   | { readonly reason: 'too_large'; readonly bytes: number; readonly max: number };
 

@@ -25,7 +25,7 @@ import { encodeParts, Reassembler } from './notify-frames.js';
  * messages table.
  */
 
-export const NOTIFY_CHANNEL = 'chat_pubsub';
+const NOTIFY_CHANNEL = 'chat_pubsub';
 const SWEEP_MS = 10_000;
 /**
  * postgres.js LISTENs again after a lost connection, but only once: if the
@@ -42,7 +42,7 @@ const PROBE_PREFIX = '~probe|';
  */
 const SYNC_PREFIX = '~sync|';
 
-export interface PostgresAdapterOptions {
+interface PostgresAdapterOptions {
   readonly url: string;
   readonly node: string;
   readonly log: Logger;

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import {
   call,
   cast,
-  demonitor,
   monitor,
   name,
   reply,
@@ -12,7 +11,6 @@ import {
   type Down,
   type From,
   type GenServer,
-  type MonitorRef,
   type Pid,
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
@@ -34,11 +32,10 @@ import { Broadcast, type Payload } from './broadcast.js';
  * Presence and the Endpoint, whose sessions subscribe again.
  */
 
-export type SocketPublisher = (broadcast: Broadcast) => void;
+type SocketPublisher = (broadcast: Broadcast) => void;
 
 type Call =
   | { readonly type: 'subscribe'; readonly topic: string; readonly pid: Pid }
-  | { readonly type: 'unsubscribe'; readonly topic: string; readonly pid: Pid }
   | { readonly type: 'subscribers'; readonly topic: string }
   | { readonly type: 'sync' };
 
@@ -53,7 +50,6 @@ type PubSubProtocol = { readonly call: Call; readonly cast: Cast; readonly info:
 
 interface Subscriber {
   readonly pid: Pid;
-  readonly ref: MonitorRef;
   readonly topics: Set<string>;
 }
 
@@ -65,7 +61,7 @@ interface State {
   delivered: number;
 }
 
-export interface PubSubArgs {
+interface PubSubArgs {
   /** Made anew by each incarnation of PubSub: a restart must not reuse a stopped adapter's connection. */
   readonly adapter?: (log: Logger) => PubSubAdapter;
 }
@@ -120,7 +116,8 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
       case 'subscribe': {
         let subscriber = state.subscribers.get(message.pid.id);
         if (subscriber === undefined) {
-          subscriber = { pid: message.pid, ref: monitor(ctx.proc, message.pid), topics: new Set() };
+          monitor(ctx.proc, message.pid);
+          subscriber = { pid: message.pid, topics: new Set() };
           state.subscribers.set(message.pid.id, subscriber);
         }
         subscriber.topics.add(message.topic);
@@ -130,16 +127,6 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
           state.topics.set(message.topic, topic);
         }
         topic.set(message.pid.id, message.pid);
-        return { state, reply: undefined };
-      }
-      case 'unsubscribe': {
-        const subscriber = state.subscribers.get(message.pid.id);
-        removeSubscription(state, message.topic, message.pid.id);
-        subscriber?.topics.delete(message.topic);
-        if (subscriber !== undefined && subscriber.topics.size === 0) {
-          demonitor(ctx.proc, subscriber.ref);
-          state.subscribers.delete(message.pid.id);
-        }
         return { state, reply: undefined };
       }
       case 'subscribers':
@@ -184,21 +171,16 @@ export function pubsubSpec(args: PubSubArgs = {}): ChildSpec {
   };
 }
 
-export type PubSubError = { readonly reason: 'pubsub_unavailable'; readonly detail: string };
+type PubSubError = { readonly reason: 'pubsub_unavailable'; readonly detail: string };
 
 async function callPubSub(message: Call): Promise<Result<unknown, PubSubError>> {
   const result = await call<unknown, PubSubProtocol>(PUBSUB, message);
   return result.ok ? ok(result.value) : err({ reason: 'pubsub_unavailable', detail: result.error.reason });
 }
 
-/** From now on `pid` gets every broadcast on `topic` as a handleInfo Broadcast, until it unsubscribes or stops. */
+/** From now on `pid` gets every broadcast on `topic` as a handleInfo Broadcast, until it stops. */
 export async function subscribe(topic: string, pid: Pid): Promise<Result<void, PubSubError>> {
   const result = await callPubSub({ type: 'subscribe', topic, pid });
-  return result.ok ? ok(undefined) : result;
-}
-
-export async function unsubscribe(topic: string, pid: Pid): Promise<Result<void, PubSubError>> {
-  const result = await callPubSub({ type: 'unsubscribe', topic, pid });
   return result.ok ? ok(undefined) : result;
 }
 

@@ -31,7 +31,7 @@ import {
  * and subscriptions went with the dead process (monitors).
  */
 
-export interface SessionArgs {
+interface SessionArgs {
   readonly conn: Conn;
   readonly config: SessionConfig;
 }

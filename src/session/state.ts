@@ -41,7 +41,6 @@ export type SessionInfo =
 
 export type SessionProtocol = { readonly call: never; readonly cast: never; readonly info: SessionInfo };
 export type SessionCtx = Ctx<SessionProtocol>;
-export type SessionPid = Pid<SessionProtocol>;
 
 /** A successful join's reply and the frames that must follow it before the channel's own pushes. */
 export function joinReply(state: SessionState, reply: string): string[] {

@@ -10,7 +10,7 @@ import { fullBucket, take, type Bucket, type RateLimit } from './rate-limit.js';
  * runs out of it and is closed. Pure, the clock passed in.
  */
 
-export interface BudgetLimits {
+interface BudgetLimits {
   readonly frames: RateLimit;
   readonly joins: RateLimit;
   /** Refusals a socket may collect before it is closed; they come back at the push rate. */
@@ -18,7 +18,7 @@ export interface BudgetLimits {
 }
 
 export type FrameKind = 'heartbeat' | 'join' | 'push';
-export type Verdict = 'admit' | 'refuse' | 'close';
+type Verdict = 'admit' | 'refuse' | 'close';
 
 /** phoenix.js beats every 30 s; this is room for a client that beats every second. */
 const HEARTBEATS: RateLimit = { perSecond: 1, burst: 5 };

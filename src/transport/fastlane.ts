@@ -10,7 +10,7 @@ import type { Broadcast } from '../pubsub/broadcast.js';
  * subscribed; the Session taps the topic instead, so nothing published meanwhile
  * is missed, and subscribes once it has sent what it buffered.
  */
-export type Tap = (broadcast: Broadcast, frame: string) => void;
+type Tap = (broadcast: Broadcast, frame: string) => void;
 
 export class Fastlane {
   private readonly taps = new Map<string, Set<Tap>>();

@@ -40,7 +40,7 @@ export interface ClientEvents {
   frame?(frame: Frame): void;
 }
 
-export interface ClientOptions {
+interface ClientOptions {
   /** ws://host:port/socket/websocket?vsn=2.0.0 */
   readonly url: string;
   readonly localAddress?: string;

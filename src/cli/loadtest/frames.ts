@@ -13,7 +13,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 // million broadcasts a second is the load tester's own bottleneck.
 const payload = z.custom<Record<string, unknown>>(isObject, 'payload must be a JSON object');
 
-export const frameSchema = z.tuple([z.string().nullable(), z.string().nullable(), z.string(), z.string(), payload]);
+const frameSchema = z.tuple([z.string().nullable(), z.string().nullable(), z.string(), z.string(), payload]);
 
 export interface Frame {
   readonly joinRef: string | null;
@@ -40,8 +40,6 @@ export const joinOkSchema = z.object({
   messages: z.array(messageSchema),
   user: z.object({ id: z.union([z.number(), z.string()]), name: z.string() }).optional(),
 });
-
-export const pushOkSchema = z.object({ id: z.number().int().positive() });
 
 const presenceMetas = z.object({ metas: z.array(z.looseObject({ phx_ref: z.string() })) });
 export const presenceStateSchema = z.record(z.string(), presenceMetas);

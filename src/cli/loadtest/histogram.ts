@@ -9,7 +9,7 @@ const GROWTH = 1.01;
 const LOG_GROWTH = Math.log(GROWTH);
 const BUCKETS = Math.ceil(Math.log(1_000_000 / MIN_MS) / LOG_GROWTH) + 1;
 
-export interface HistogramData {
+interface HistogramData {
   readonly counts: number[];
   readonly max: number;
 }

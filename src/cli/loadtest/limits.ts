@@ -8,13 +8,13 @@ import { readFileSync } from 'node:fs';
  */
 
 /** Sockets per worker when --workers is not given: well under the limit, and spreads the client's CPU. */
-export const DEFAULT_SOCKETS_PER_WORKER = 10_000;
+const DEFAULT_SOCKETS_PER_WORKER = 10_000;
 /** Files a worker needs besides its sockets (node itself, the IPC channel, stdio, epoll, a margin). */
 const FILES_PER_WORKER_OVERHEAD = 200;
 /** Sockets per source address: half the default ephemeral range, so TIME_WAIT left by a previous run does not matter. */
 const SOCKETS_PER_ADDRESS = 14_000;
 
-export interface FileLimit {
+interface FileLimit {
   readonly soft: number;
   readonly hard: number;
 }
@@ -31,7 +31,7 @@ export function openFilesLimit(): FileLimit | undefined {
   }
 }
 
-export type WorkerLayout =
+type WorkerLayout =
   | { ok: true; workers: number; socketsPerWorker: number; raiseSoftLimitTo: number | undefined }
   | { ok: false; error: string };
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 
 /** Load goes to this machine only (the loopback range): a typo must not point it at anyone else. */
-export function isLoopback(hostname: string): boolean {
+function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
@@ -87,7 +87,7 @@ The server's rate limit applies per socket (RATE_LIMIT_PER_SEC, default 20):
 Exit code: 0 when every accepted message reached every member exactly once,
 1 when not (or the run failed), 2 on a usage error.`;
 
-export type ParsedArgs = { ok: true; options: LoadtestOptions } | { ok: false; help: true } | { ok: false; help: false; errors: string[] };
+type ParsedArgs = { ok: true; options: LoadtestOptions } | { ok: false; help: true } | { ok: false; help: false; errors: string[] };
 
 /** `--name value` or `--name=value`; no positional arguments. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {

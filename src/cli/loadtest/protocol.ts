@@ -9,7 +9,7 @@ import { z } from 'zod';
 const histogram = z.object({ counts: z.array(z.number()), max: z.number() });
 const n = z.number().int().nonnegative();
 
-export const planSchema = z.object({
+const planSchema = z.object({
   worker: n,
   workers: z.number().int().positive(),
   runId: z.string(),
@@ -38,7 +38,7 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;
 
-export const progressSchema = z.object({
+const progressSchema = z.object({
   opened: n,
   connected: n,
   joined: n,
@@ -59,7 +59,7 @@ export const progressSchema = z.object({
 });
 export type Progress = z.infer<typeof progressSchema>;
 
-export const reportSchema = z.object({
+const reportSchema = z.object({
   progress: progressSchema,
   connectMs: histogram,
   joinMs: histogram,

@@ -9,7 +9,7 @@ import type { WorkerReport } from './protocol.js';
  * nothing but somebody got it; a refused one (rate_limited...) is expected nowhere.
  */
 
-export interface Quantiles {
+interface Quantiles {
   readonly p50: number | undefined;
   readonly p90: number | undefined;
   readonly p99: number | undefined;
@@ -52,7 +52,7 @@ const add = (into: Record<string, number>, from: Record<string, number>): void =
   for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
 };
 
-export interface RunFacts {
+interface RunFacts {
   readonly requested: number;
   readonly killed: number;
   readonly killErrors: readonly string[];

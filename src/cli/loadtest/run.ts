@@ -13,7 +13,7 @@ import { killSessions, residentBytes } from './server-api.js';
  * sums up. The same function serves `npm run loadtest` and `npm run bench`.
  */
 
-export interface RunHooks {
+interface RunHooks {
   /** Every socket has joined (or failed to); sending has not begun. */
   onJoined?(): Promise<void> | void;
   /** Sending is over and deliveries have stopped; sockets are still open. */
@@ -31,7 +31,7 @@ const MAX_DRAIN_MS = 30_000;
 const SETTLE_GRACE_MS = 60_000;
 const workerScript = fileURLToPath(new URL('./worker.js', import.meta.url));
 
-export function endpoints(url: string): { httpUrl: string; wsUrl: string; host: string } {
+function endpoints(url: string): { httpUrl: string; wsUrl: string; host: string } {
   const parsed = new URL(url);
   // 'localhost' may resolve to ::1 first; the source addresses are IPv4.
   const host = parsed.hostname === 'localhost' ? '127.0.0.1' : parsed.hostname;

@@ -23,7 +23,7 @@ export async function residentBytes(httpUrl: string): Promise<number | undefined
 
 const killReply = z.object({ requested: z.number(), killed: z.array(z.unknown()) });
 
-export type KillResult = { ok: true; killed: number } | { ok: false; error: string };
+type KillResult = { ok: true; killed: number } | { ok: false; error: string };
 
 /** POST /admin/sessions/kill?count=N with the bearer token; how many sessions the server says it killed. */
 export async function killSessions(httpUrl: string, token: string, count: number): Promise<KillResult> {
