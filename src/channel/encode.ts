@@ -8,8 +8,7 @@
  * Refs are passed through as the strings the client sent: the client compares them with `===`
  * (§2.1), so a number or "" where null belongs would silently break matching.
  */
-import { err, ok, type Result } from '../../supervision/result.js';
-import { BinaryKind, Events, PHOENIX_TOPIC, type Payload } from './frame.js';
+import { Events, PHOENIX_TOPIC, type Payload } from './frame.js';
 
 // JSON.stringify of a string is the cheapest correct escaper V8 has (quotes, backslashes,
 // control characters, lone surrogates); topics and events are validated input but still user text.
@@ -124,93 +123,4 @@ const HEARTBEAT_REPLY_TAIL = `,${str(PHOENIX_TOPIC)},${REPLY_EVENT},{"status":"o
 /** `[null, ref, "phoenix", "phx_reply", {"status":"ok","response":{}}]` (§7); the client matches only `ref`. */
 export function heartbeatReply(ref: string): string {
   return HEARTBEAT_REPLY_HEAD + str(ref) + HEARTBEAT_REPLY_TAIL;
-}
-
-// --- binary (§2.2) ------------------------------------------------------------------------------
-
-/** Each header field's length is one byte on the wire. */
-export const MAX_BINARY_FIELD_BYTES = 255;
-
-export type BinaryField = 'join_ref' | 'ref' | 'topic' | 'event' | 'status';
-
-export interface BinaryEncodeError {
-  readonly code: 'field_too_long';
-  readonly field: BinaryField;
-  readonly bytes: number;
-  readonly message: string;
-}
-
-export type BinaryResult = Result<Uint8Array, BinaryEncodeError>;
-
-const utf8 = new TextEncoder();
-
-/**
- * Builds kind byte + one length byte per field + the fields + the payload, in one allocation. The
- * returned array spans its whole buffer, so `result.buffer` is an exact ArrayBuffer (the client
- * decodes binary only when `data.constructor === ArrayBuffer`).
- */
-function binaryFrame(
-  kind: number,
-  fields: ReadonlyArray<readonly [BinaryField, string]>,
-  payload: ArrayBuffer | ArrayBufferView,
-): BinaryResult {
-  const encoded: Uint8Array[] = [];
-  let headerSize = 1 + fields.length;
-  for (const [field, value] of fields) {
-    const bytes = utf8.encode(value);
-    if (bytes.byteLength > MAX_BINARY_FIELD_BYTES) {
-      return err({
-        code: 'field_too_long',
-        field,
-        bytes: bytes.byteLength,
-        message: `${field} is ${bytes.byteLength} bytes; binary frames allow at most ${MAX_BINARY_FIELD_BYTES}`,
-      });
-    }
-    encoded.push(bytes);
-    headerSize += bytes.byteLength;
-  }
-  const body =
-    payload instanceof ArrayBuffer ? new Uint8Array(payload) : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-  const frame = new Uint8Array(headerSize + body.byteLength);
-  frame[0] = kind;
-  let offset = 1 + fields.length;
-  encoded.forEach((bytes, i) => {
-    frame[1 + i] = bytes.byteLength;
-    frame.set(bytes, offset);
-    offset += bytes.byteLength;
-  });
-  frame.set(body, offset);
-  return ok(frame);
-}
-
-/**
- * S->C binary push: kind 0, `join_ref_len, topic_len, event_len` (no ref: the S->C layout differs
- * from the C->S one). A null join_ref is sent as zero bytes; the client reads "" and, "" being
- * falsy, accepts it like null.
- */
-export function binaryPush(joinRef: string | null, topic: string, event: string, payload: ArrayBuffer | ArrayBufferView): BinaryResult {
-  return binaryFrame(BinaryKind.push, [['join_ref', joinRef ?? ''], ['topic', topic], ['event', event]], payload);
-}
-
-/**
- * S->C binary reply: kind 1, `join_ref_len, ref_len, topic_len, status_len`. The client turns it
- * into `phx_reply` with `{status, response: ArrayBuffer}`.
- */
-export function binaryReply(
-  joinRef: string | null,
-  ref: string,
-  topic: string,
-  status: string,
-  payload: ArrayBuffer | ArrayBufferView,
-): BinaryResult {
-  return binaryFrame(
-    BinaryKind.reply,
-    [['join_ref', joinRef ?? ''], ['ref', ref], ['topic', topic], ['status', status]],
-    payload,
-  );
-}
-
-/** S->C binary broadcast: kind 2, `topic_len, event_len`; the client sets join_ref and ref to null. */
-export function binaryBroadcast(topic: string, event: string, payload: ArrayBuffer | ArrayBufferView): BinaryResult {
-  return binaryFrame(BinaryKind.broadcast, [['topic', topic], ['event', event]], payload);
 }

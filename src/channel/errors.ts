@@ -29,8 +29,6 @@ export const Reason = {
   // --- Phoenix's own, kept verbatim because clients written for Phoenix may match on them ---
   /** A push for a topic not joined on this socket; replied with join_ref null (§3, §10.8). */
   unmatchedTopic: 'unmatched topic',
-  /** The join handler threw; replied with the join's ref (§4.4). */
-  joinCrashed: 'join crashed',
   /** Join beyond the per-socket channel limit (Phoenix default 100) (§4.4). */
   tooManyChannels: 'too many channels joined',
 
@@ -80,8 +78,6 @@ export const CloseCode = {
   messageTooBig: 1009,
   /** The session actor crashed more often than its restart intensity allows; it is not restarted. */
   internalError: 1011,
-  /** Server restarting (drain, as Phoenix's `phx_drain`): come back shortly. */
-  serviceRestart: 1012,
   /** No Session could be started for the socket (the node is at its session limit): try again later. */
   tryAgainLater: 1013,
 } as const;
@@ -90,8 +86,6 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** Close reasons are limited to 123 bytes by RFC 6455; these are short, ASCII, and stable for logs. */
 export const CloseReason = {
-  shutdown: 'shutdown',
-  kicked: 'kicked',
   malformedJson: 'malformed_json',
   invalidUtf8: 'invalid_utf8',
   badFrame: 'bad_frame',
@@ -99,8 +93,6 @@ export const CloseReason = {
   binaryNotSupported: 'binary_not_supported',
   frameTooLarge: 'frame_too_large',
   rateLimited: 'rate_limited',
-  sessionCrashed: 'session_crashed',
-  restart: 'restart',
   /** The signed token the socket connected with expired: the client reconnects with a fresh one. */
   tokenExpired: 'token_expired',
 } as const;
@@ -127,7 +119,7 @@ export function dispositionFor(error: FrameError): FrameDisposition {
       ? { action: 'reply', joinRef, ref, topic, reason }
       : { action: 'close', code, reason: closeReason };
 
-  switch (error.code) {
+  switch (error.reason) {
     case 'too_large':
       return replyWith(Reason.frameTooLarge, CloseCode.messageTooBig, CloseReason.frameTooLarge);
     case 'binary_not_supported':

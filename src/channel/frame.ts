@@ -6,8 +6,10 @@
  * `phx_reply` error instead of dropping the socket when that is possible (see `errors.ts`).
  *
  * uWS hands the message as an ArrayBuffer that is only valid during its callback, so everything
- * here reads it synchronously and copies what it keeps (text is decoded to a string, a binary
- * payload is sliced into a fresh Uint8Array).
+ * here reads it synchronously and keeps nothing of it but decoded strings.
+ *
+ * Payloads are JSON only: a binary frame (which the stock client sends for an ArrayBuffer
+ * payload) is read as far as its header, to address the refusal, and always refused.
  */
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
@@ -26,8 +28,8 @@ export const Events = {
   heartbeat: 'heartbeat',
 } as const;
 
-/** Byte 0 of a binary frame (§2.2). */
-export const BinaryKind = { push: 0, reply: 1, broadcast: 2 } as const;
+/** Byte 0 of a client's binary push (§2.2); replies and broadcasts only travel server -> client. */
+const BINARY_PUSH = 0;
 
 interface FrameHeader {
   /** The channel's join ref; null on heartbeats. Kept as the exact string: the client compares with `===`. */
@@ -38,10 +40,7 @@ interface FrameHeader {
   readonly event: string;
 }
 
-export type TextFrame = FrameHeader & { readonly binary: false; readonly payload: Payload };
-/** `payload` is a private copy: the transport's buffer may be reused after the callback returns. */
-export type BinaryFrame = FrameHeader & { readonly binary: true; readonly payload: Uint8Array };
-export type InboundFrame = TextFrame | BinaryFrame;
+export type TextFrame = FrameHeader & { readonly payload: Payload };
 
 /** Which element of the frame was wrong. `frame` means the frame as a whole (not an array, too short...). */
 export type FrameField = 'frame' | 'join_ref' | 'ref' | 'topic' | 'event' | 'payload';
@@ -66,33 +65,25 @@ export interface FrameContext {
 
 export type FrameError = FrameContext &
   (
-    | { readonly code: 'too_large'; readonly size: number; readonly limit: number; readonly message: string }
-    | { readonly code: 'invalid_utf8'; readonly message: string }
-    | { readonly code: 'malformed_json'; readonly message: string }
-    | { readonly code: 'bad_frame'; readonly field: FrameField; readonly message: string }
+    | { readonly reason: 'too_large'; readonly size: number; readonly limit: number; readonly message: string }
+    | { readonly reason: 'invalid_utf8'; readonly message: string }
+    | { readonly reason: 'malformed_json'; readonly message: string }
+    | { readonly reason: 'bad_frame'; readonly field: FrameField; readonly message: string }
     | {
-        readonly code: 'bad_binary';
+        readonly reason: 'bad_binary';
         readonly problem: BinaryProblem;
         readonly field: FrameField | null;
         readonly message: string;
       }
-    | { readonly code: 'binary_not_supported'; readonly message: string }
+    | { readonly reason: 'binary_not_supported'; readonly message: string }
   );
-
-export type FrameErrorCode = FrameError['code'];
 
 export interface DecodeOptions {
   /** Largest frame accepted, in bytes. Checked before any parsing so a huge frame costs O(1). */
   readonly maxBytes: number;
-  /**
-   * When false, a well-formed binary push is refused with `binary_not_supported` (its ref is
-   * known, so the client gets an error reply). Defaults to true: the decoder itself is faithful
-   * to the protocol, the policy belongs to the caller.
-   */
-  readonly allowBinary?: boolean;
 }
 
-export type DecodeResult = Result<InboundFrame, FrameError>;
+export type DecodeResult = Result<TextFrame, FrameError>;
 
 const UNKNOWN: FrameContext = { joinRef: null, ref: null, topic: null };
 
@@ -138,7 +129,7 @@ export function decodeFrame(message: ArrayBuffer | ArrayBufferView, isBinary: bo
 }
 
 /** Text frame from raw bytes: size check, strict UTF-8, then the JSON shape. */
-export function decodeTextBytes(bytes: Uint8Array, options: DecodeOptions): DecodeResult {
+function decodeTextBytes(bytes: Uint8Array, options: DecodeOptions): DecodeResult {
   if (bytes.byteLength > options.maxBytes) {
     return err(tooLarge(bytes.byteLength, options.maxBytes, textHeaderFromPrefix(bytes)));
   }
@@ -146,17 +137,7 @@ export function decodeTextBytes(bytes: Uint8Array, options: DecodeOptions): Deco
   try {
     text = strictUtf8.decode(bytes);
   } catch {
-    return err({ ...UNKNOWN, code: 'invalid_utf8', message: 'text frame is not valid UTF-8' });
-  }
-  return parseText(text);
-}
-
-/** Text frame already decoded to a string (e.g. by the `ws` package, or in tests). */
-export function decodeText(text: string, options: DecodeOptions): DecodeResult {
-  // text.length is a lower bound of the UTF-8 size, so the exact (O(n)) count is only paid near the limit.
-  const size = text.length > options.maxBytes / 3 ? Buffer.byteLength(text, 'utf8') : text.length;
-  if (size > options.maxBytes) {
-    return err(tooLarge(size, options.maxBytes, textHeaderFromString(text.slice(0, HEADER_PREFIX_CHARS))));
+    return err({ ...UNKNOWN, reason: 'invalid_utf8', message: 'text frame is not valid UTF-8' });
   }
   return parseText(text);
 }
@@ -167,7 +148,7 @@ function parseText(text: string): DecodeResult {
     json = JSON.parse(text);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    return err({ ...UNKNOWN, code: 'malformed_json', message: `frame is not valid JSON: ${detail}` });
+    return err({ ...UNKNOWN, reason: 'malformed_json', message: `frame is not valid JSON: ${detail}` });
   }
   if (!Array.isArray(json)) {
     return err(badFrame('frame', `frame must be ${FIELD_RULE.frame}, got ${describe(json)}`, UNKNOWN));
@@ -184,21 +165,21 @@ function parseText(text: string): DecodeResult {
     return err(badFrame(field, `${field} must be ${FIELD_RULE[field]}, got ${got}`, contextOf(items)));
   }
   const [joinRef, ref, topic, event, payload] = parsed.data;
-  return ok({ binary: false, joinRef, ref, topic, event, payload });
+  return ok({ joinRef, ref, topic, event, payload });
 }
 
 /**
  * C->S binary push (§2.2): kind 0, then join_ref_len, ref_len, topic_len, event_len (one byte each),
- * the four fields, then the raw payload. Kinds 1 and 2 only ever travel server -> client.
+ * the four fields, then the raw payload. Only the header is read, to address the refusal.
  *
  * A zero-length join_ref or ref is kept as "" rather than mapped to null: that is what Phoenix does,
  * and it keeps a binary frame from posing as a null-join_ref frame (which any channel instance accepts).
  */
-export function decodeBinary(bytes: Uint8Array, options: DecodeOptions): DecodeResult {
+function decodeBinary(bytes: Uint8Array, options: DecodeOptions): Result<never, FrameError> {
   const size = bytes.byteLength;
   if (size === 0) return err(badBinary('empty', null, 'binary frame is empty', UNKNOWN));
   const kind = bytes[0];
-  if (kind !== BinaryKind.push) {
+  if (kind !== BINARY_PUSH) {
     return err(badBinary('unknown_kind', null, `binary frame kind ${String(kind)} is not a client push (0)`, UNKNOWN));
   }
   if (size < 5) {
@@ -241,24 +222,21 @@ export function decodeBinary(bytes: Uint8Array, options: DecodeOptions): DecodeR
   // Checked after the header so that an oversized frame can still be answered by ref (the header is
   // at most 1 + 4 + 4 * 255 bytes, so reading it is bounded however big the frame is).
   if (size > options.maxBytes) return err(tooLarge(size, options.maxBytes, { joinRef, ref, topic }));
-  if (options.allowBinary === false) {
-    return err({ joinRef, ref, topic, code: 'binary_not_supported', message: 'this server does not accept binary payloads' });
-  }
-  return ok({ binary: true, joinRef, ref, topic, event, payload: bytes.slice(offset) });
+  return err({ joinRef, ref, topic, reason: 'binary_not_supported', message: 'this server does not accept binary payloads' });
 }
 
 // --- helpers --------------------------------------------------------------------------------
 
 function badFrame(field: FrameField, message: string, context: FrameContext): FrameError {
-  return { ...context, code: 'bad_frame', field, message };
+  return { ...context, reason: 'bad_frame', field, message };
 }
 
 function badBinary(problem: BinaryProblem, field: FrameField | null, message: string, context: FrameContext): FrameError {
-  return { ...context, code: 'bad_binary', problem, field, message };
+  return { ...context, reason: 'bad_binary', problem, field, message };
 }
 
 function tooLarge(size: number, limit: number, context: FrameContext): FrameError {
-  return { ...context, code: 'too_large', size, limit, message: `frame of ${size} bytes exceeds the limit of ${limit} bytes` };
+  return { ...context, reason: 'too_large', size, limit, message: `frame of ${size} bytes exceeds the limit of ${limit} bytes` };
 }
 
 /** The parts of a rejected array frame that are individually valid, for addressing an error reply. */
@@ -282,7 +260,6 @@ function describe(value: unknown): string {
 // Enough for the four header fields of any realistic frame; bounds the work spent on an
 // oversized frame that is about to be refused anyway.
 const HEADER_PREFIX_BYTES = 2048;
-const HEADER_PREFIX_CHARS = 2048;
 
 const JSON_WS = '[ \\t\\n\\r]*';
 const JSON_STRING = '"(?:[^"\\\\\\u0000-\\u001f]|\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4}))*"';

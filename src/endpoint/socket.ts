@@ -133,7 +133,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
     names: config.NAMES,
     maxTabs: config.MAX_TABS_PER_USER,
   };
-  const decodeOptions = { maxBytes: config.MAX_FRAME_BYTES, allowBinary: false };
+  const decodeOptions = { maxBytes: config.MAX_FRAME_BYTES };
   const limits = budgetLimits(
     { perSecond: config.RATE_LIMIT_PER_SEC, burst: config.RATE_LIMIT_BURST },
     { perSecond: config.JOIN_RATE_PER_SEC, burst: config.JOIN_BURST },
@@ -190,7 +190,6 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
         return;
       }
       const frame = decoded.value;
-      if (frame.binary) return;
       // Heartbeats are answered here, whatever the Session is doing (§7).
       if (frame.topic === PHOENIX_TOPIC && frame.event === Events.heartbeat) {
         if (frame.ref !== null) conn.send(Encode.heartbeatReply(frame.ref));
