@@ -13,6 +13,7 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import { classify, fromCallError, type RepoError } from './errors.js';
+import { freshRows, GroupCommit, type Batch, type Completion } from './group-commit.js';
 import { writeBatch, type InCommitNotify, type NewMessage, type Stored } from './message-batch.js';
 import { probeUntilUp } from './probe.js';
 import type { MessageRow, StoredMessageRow } from './rows.js';
@@ -49,25 +50,11 @@ type BatchResults = ReadonlyArray<Result<Stored, RepoError>>;
 type Info =
   | { readonly type: 'flush' }
   | { readonly type: 'job_done'; readonly from: From; readonly result: Result<unknown, RepoError> }
-  | { readonly type: 'batch_done'; readonly flight: Flight; readonly results: BatchResults }
-  | { readonly type: 'batch_timeout'; readonly flight: Flight }
+  | { readonly type: 'batch_done'; readonly id: number; readonly results: BatchResults }
+  | { readonly type: 'batch_timeout'; readonly id: number }
   | { readonly type: 'db_up' };
 
 type RepoProtocol = { readonly call: Call; readonly cast: never; readonly info: Info };
-
-interface PendingInsert {
-  readonly from: From;
-  readonly message: NewMessage;
-}
-
-/** A batch being written; timedOut once its callers were told it failed. */
-interface Flight {
-  readonly items: readonly PendingInsert[];
-  results: BatchResults | undefined;
-  timedOut: boolean;
-  /** Callers of settled(), answered once this batch and those before it are announced. */
-  readonly settled: From[];
-}
 
 interface PendingJob {
   readonly from: From;
@@ -88,14 +75,10 @@ interface State {
   readonly args: RepoArgs;
   running: number;
   readonly queue: PendingJob[];
-  batch: PendingInsert[];
-  /** Batches being written, oldest first; they complete in this order. */
-  readonly flights: Flight[];
+  /** What goes in which batch, and what completes when (pure; this actor runs what it decides). */
+  readonly commits: GroupCommit<From>;
   /** Settles once the newest batch holds its rooms and ids: the next one starts after it. */
   locked: Promise<void>;
-  flushScheduled: boolean;
-  batches: number;
-  batchedRows: number;
   /** Set while the database is taken for down (the breaker is open): how to stop probing it. */
   stopProbe: (() => void) | undefined;
 }
@@ -148,7 +131,7 @@ function trip(state: State, ctx: RepoCtx, error: RepoError): void {
   ctx.log.warn({ detail: error.detail }, 'database unavailable; answering db_unavailable until it is back');
   state.stopProbe = probeUntilUp(state.args.url, state.args.timeoutMs, () => send(ctx.self, { type: 'db_up' }));
   for (const job of state.queue.splice(0)) reply(job.from, DOWN);
-  for (const item of state.batch.splice(0)) reply(item.from, DOWN);
+  for (const from of state.commits.drain()) reply(from, DOWN);
 }
 
 /** Plain jobs leave room in the pool for the batches being written. */
@@ -166,14 +149,6 @@ function pump(state: State, ctx: RepoCtx): void {
   }
 }
 
-/** What a batch stored that is new: a repeat (same user and nonce) was told of when it was first stored. */
-function fresh(items: readonly PendingInsert[], stored: ReadonlyArray<Stored | undefined>): MessageRow[] {
-  return items.flatMap((item, i) => {
-    const row = stored[i];
-    return row === undefined || row.repeated === true ? [] : [{ ...row, user_name: item.message.userName }];
-  });
-}
-
 /** The sink is the application's code: if it throws, the messages are still stored and their callers still hear back. */
 function tell<T>(ctx: RepoCtx, fallback: T, sink: () => T): T {
   try {
@@ -185,77 +160,41 @@ function tell<T>(ctx: RepoCtx, fallback: T, sink: () => T): T {
 }
 
 /** NOTIFY payloads for the rows a batch stored, made inside its transaction (CLUSTER=1). */
-function inCommitNotify(state: State, items: readonly PendingInsert[], ctx: RepoCtx): InCommitNotify | undefined {
+function inCommitNotify(state: State, batch: Batch<From>, ctx: RepoCtx): InCommitNotify | undefined {
   const inCommit = state.args.notifyInCommit;
   if (inCommit === undefined) return undefined;
-  return { channel: inCommit.channel, payloads: (stored) => tell(ctx, [], () => inCommit.payloads(fresh(items, stored))) };
+  return { channel: inCommit.channel, payloads: (stored) => tell(ctx, [], () => inCommit.payloads(freshRows(batch.items, stored))) };
 }
 
 /**
- * Writes the next batches, up to PIPELINE at once. Each starts once the one
- * before it holds its rooms' locks and its ids, so ids follow the order batches
- * were made, and batches sharing a room commit in that order. They complete
- * (announce, reply) in that order too, even one that timed out: its callers
- * hear of the timeout at once, but the batches after it wait for its end.
+ * Writes the batches the pipeline hands out. Each starts once the one before it
+ * holds its rooms' locks and its ids, so ids follow the order batches were
+ * made, and batches sharing a room commit in that order.
  */
 function flush(state: State, ctx: RepoCtx): void {
-  state.flushScheduled = false;
-  while (state.flights.length < PIPELINE && state.batch.length > 0) {
-    const items = state.batch.slice(0, MAX_BATCH);
-    state.batch = state.batch.slice(items.length);
-    const flight: Flight = { items, results: undefined, timedOut: false, settled: [] };
-    state.flights.push(flight);
+  for (const batch of state.commits.start()) {
     const previous = state.locked;
     let locked = (): void => {};
     state.locked = new Promise<void>((resolve) => (locked = resolve));
-    const timer = setTimeout(() => send(ctx.self, { type: 'batch_timeout', flight }), state.args.timeoutMs);
+    const timer = setTimeout(() => send(ctx.self, { type: 'batch_timeout', id: batch.id }), state.args.timeoutMs);
     previous
-      .then(() => writeBatch(state.sql, items.map((item) => item.message), inCommitNotify(state, items, ctx), locked))
-      .catch((error: unknown) => items.map(() => err(classify(error))))
+      .then(() => writeBatch(state.sql, batch.items.map((item) => item.message), inCommitNotify(state, batch, ctx), locked))
+      .catch((error: unknown) => batch.items.map(() => err(classify(error))))
       .then((results) => {
         locked();
         clearTimeout(timer);
-        send(ctx.self, { type: 'batch_done', flight, results });
+        send(ctx.self, { type: 'batch_done', id: batch.id, results });
       });
   }
 }
 
-function onBatchTimeout(state: State, flight: Flight, ctx: RepoCtx): void {
-  if (flight.results !== undefined || flight.timedOut) return;
-  flight.timedOut = true;
-  const error = err({ reason: 'db_unavailable' as const, detail: `no answer within ${state.args.timeoutMs} ms` });
-  for (const item of flight.items) reply(item.from, error);
-  trip(state, ctx, error.error);
-}
-
-function complete(state: State, flight: Flight, results: BatchResults, ctx: RepoCtx): void {
-  if (results.some((r) => r.ok)) {
-    state.batches += 1;
-    state.batchedRows += flight.items.length;
-    // Its callers were told it failed, but it was stored: it is announced all the same, as it is to every other node.
-    if (flight.timedOut) ctx.log.warn({ rows: results.filter((r) => r.ok).length }, 'a batch was stored after its callers timed out');
-  }
+function carryOut(state: State, done: Completion<From>, ctx: RepoCtx): void {
+  // Its callers were told it failed, but it was stored: it is announced all the same, as it is to every other node.
+  if (done.timedOut && done.stored.length > 0) ctx.log.warn({ rows: done.stored.length }, 'a batch was stored after its callers timed out');
   const onCommitted = state.args.onCommitted;
-  if (onCommitted !== undefined && state.args.notifyInCommit === undefined) {
-    const stored = fresh(flight.items, results.map((result) => (result.ok ? result.value : undefined)));
-    if (stored.length > 0) tell(ctx, undefined, () => onCommitted(stored));
-  }
-  flight.items.forEach((item, i) => {
-    const result = results[i] ?? err({ reason: 'query_failed', detail: 'no result' });
-    if (!flight.timedOut) reply(item.from, result);
-  });
-  for (const from of flight.settled) reply(from, undefined);
-}
-
-function onBatchDone(state: State, flight: Flight, results: BatchResults, ctx: RepoCtx): void {
-  flight.results = results;
-  for (const result of results) if (!result.ok) trip(state, ctx, result.error);
-  // Only the oldest batch may complete: a younger one that finished first waits for it.
-  for (let head = state.flights[0]; head?.results !== undefined; head = state.flights[0]) {
-    state.flights.shift();
-    complete(state, head, head.results, ctx);
-  }
-  flush(state, ctx);
+  if (onCommitted !== undefined && state.args.notifyInCommit === undefined && done.stored.length > 0) tell(ctx, undefined, () => onCommitted(done.stored));
+  for (const [from, result] of done.replies) reply(from, result);
+  for (const from of done.settled) reply(from, undefined);
 }
 
 const repo: GenServer<RepoArgs, State, RepoProtocol> = {
@@ -279,12 +218,8 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
       args,
       running: 0,
       queue: [],
-      batch: [],
-      flights: [],
+      commits: new GroupCommit<From>({ maxQueue: MAX_QUEUE, maxBatch: MAX_BATCH, pipeline: PIPELINE }),
       locked: Promise.resolve(),
-      flushScheduled: false,
-      batches: 0,
-      batchedRows: 0,
       stopProbe: undefined,
     };
   },
@@ -298,31 +233,23 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         state.queue.push({ from, job: message.job });
         pump(state, ctx);
         return { state, noreply: true };
-      case 'insert_message':
-        if (state.batch.length >= MAX_QUEUE) {
-          return { state, reply: err({ reason: 'db_unavailable', detail: 'repo insert queue full' }) };
-        }
-        state.batch.push({ from, message: message.message });
+      case 'insert_message': {
+        const admitted = state.commits.add(from, message.message);
+        if (admitted === 'full') return { state, reply: err({ reason: 'db_unavailable', detail: 'repo insert queue full' }) };
         // The flush message queues behind inserts already in the mailbox, so they join this batch.
-        if (state.flights.length < PIPELINE && !state.flushScheduled) {
-          state.flushScheduled = true;
-          send(ctx.self, { type: 'flush' });
-        }
-        return { state, noreply: true };
-      case 'settled': {
-        const newest = state.flights.at(-1);
-        if (newest === undefined) return { state, reply: undefined };
-        newest.settled.push(from);
+        if (admitted === 'flush') send(ctx.self, { type: 'flush' });
         return { state, noreply: true };
       }
+      case 'settled':
+        return state.commits.settle(from) ? { state, reply: undefined } : { state, noreply: true };
       case 'stats': {
         const stats: RepoStats = {
-          running: state.running + state.flights.length,
+          running: state.running + state.commits.inFlight,
           queued: state.queue.length,
-          batchWaiting: state.batch.length,
+          batchWaiting: state.commits.queued,
           poolSize: state.args.poolSize,
-          batches: state.batches,
-          batchedRows: state.batchedRows,
+          batches: state.commits.batches,
+          batchedRows: state.commits.batchedRows,
         };
         return { state, reply: stats };
       }
@@ -344,12 +271,20 @@ const repo: GenServer<RepoArgs, State, RepoProtocol> = {
         ctx.log.info('database answers again');
         pump(state, ctx);
         break;
-      case 'batch_done':
-        onBatchDone(state, message.flight, message.results, ctx);
+      case 'batch_done': {
+        for (const result of message.results) if (!result.ok) trip(state, ctx, result.error);
+        for (const done of state.commits.finish(message.id, message.results)) carryOut(state, done, ctx);
+        flush(state, ctx);
         break;
-      case 'batch_timeout':
-        onBatchTimeout(state, message.flight, ctx);
+      }
+      case 'batch_timeout': {
+        const told = state.commits.timeout(message.id);
+        if (told.length === 0) break;
+        const error = { reason: 'db_unavailable' as const, detail: `no answer within ${state.args.timeoutMs} ms` };
+        for (const from of told) reply(from, err(error));
+        trip(state, ctx, error);
         break;
+      }
       case 'DOWN':
         break;
     }
