@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { webFile } from '../src/root.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 /**
@@ -62,6 +64,19 @@ describe('security headers', () => {
       assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
     });
   }
+
+  it('every module of the browser client (src/web/app/) is served under /assets/app/, as JavaScript, nosniff', async () => {
+    const modules = readdirSync(webFile('app')).filter((name) => name.endsWith('.js'));
+    assert.ok(modules.length >= 5, `modules: ${modules.join(', ')}`);
+    for (const name of modules) {
+      const response = await get(`/assets/app/${name}`);
+      assert.equal(response.status, 200, name);
+      assert.equal(response.headers.get('content-type'), 'text/javascript; charset=utf-8', name);
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff', name);
+      assert.equal(await response.text(), readFileSync(webFile(`app/${name}`), 'utf8'), name);
+    }
+    for (const path of ['/assets/app/nope.js', '/assets/app/..%2F..%2Fpackage.json', '/assets/app/']) assert.equal((await get(path)).status, 404, `${path}: no path from the request names a file`);
+  });
 
   it('data answers (health, metrics, errors, admin API) are nosniff and never a document', async () => {
     const cases: Array<[string, Record<string, string>, number]> = [

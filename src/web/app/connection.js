@@ -1,0 +1,78 @@
+// One socket for the page, its state always visible, and the server session
+// behind it: who it is signed in as, and when it was restarted.
+
+import { Socket } from '../phoenix.mjs';
+import { $ } from './dom.js';
+import { SIGNED } from './identity.js';
+import { showNotice } from './notice.js';
+import { signedToken } from './signed-token.js';
+
+// Params are a closure: each reconnect sends the token as it is then (a fresh one after an expiry).
+export const socket = new Socket('/socket', { params: () => (SIGNED ? { token: signedToken() ?? '' } : {}) });
+let everConnected = false;
+// The name this socket's server session is signed in as. A session is bound to
+// one user, so signing in under another name needs a fresh connection.
+let sessionUser = null;
+
+export const signedInAs = () => sessionUser;
+
+/** A room's join reply: the session is signed in as this name now. */
+export const signedIn = (name) => {
+  sessionUser = name;
+};
+
+function showConnection(up) {
+  const status = $('conn-status');
+  status.hidden = up;
+  status.textContent = up ? '' : everConnected ? 'reconnecting...' : 'connecting...';
+  document.body.classList.toggle('offline', !up);
+}
+
+socket.onOpen(() => {
+  everConnected = true;
+  showConnection(true);
+});
+socket.onClose(() => {
+  // A new connection gets a new server session, signed in by its first join.
+  sessionUser = null;
+  showConnection(false);
+});
+socket.onError(() => showConnection(false));
+
+export function connect() {
+  showConnection(false);
+  socket.connect();
+}
+
+/** A fresh connection (and so a fresh server session); channels rejoin once it is open. */
+export function reconnectSocket() {
+  return new Promise((resolve) => {
+    socket.disconnect(() => {
+      sessionUser = null;
+      socket.connect();
+      resolve();
+    });
+  });
+}
+
+/**
+ * A channel's phx_error with reason channel_crash: the server restarted this
+ * socket's session actor. Says so until the channel's next join, which calls
+ * `caughtUp`. Errors reach nothing while `isOpen()` is false.
+ */
+export function watchSessionRestarts(channel, isOpen = () => true) {
+  let crashed = false;
+  channel.onError((reason) => {
+    if (reason?.reason !== 'channel_crash' || !isOpen()) return;
+    crashed = true;
+    // The restarted session has nobody signed in until a room rejoins.
+    sessionUser = null;
+    showNotice('The server restarted your session. Catching up...', { sticky: true });
+  });
+  return {
+    caughtUp() {
+      if (crashed) showNotice('Your session was restarted on the server. You are back and caught up.');
+      crashed = false;
+    },
+  };
+}

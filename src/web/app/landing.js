@@ -1,0 +1,110 @@
+// The landing page: the sign-in form (signin-form.js) and the people list.
+// users:lobby gives the users seen most recently, a page at a time, and the
+// total; presence says who is online.
+
+import { Presence } from '../phoenix.mjs';
+import { socket, watchSessionRestarts } from './connection.js';
+import { $, el } from './dom.js';
+import { describeError } from './errors.js';
+import { SIGNED, savedUsername } from './identity.js';
+import { showNotice } from './notice.js';
+import { signedProblem } from './signed-token.js';
+import { fillSigninForm, signinFocus } from './signin-form.js';
+import { showWhoami } from './views.js';
+
+const DEFAULT_ROOM = 'lobby';
+
+export function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
+  const users = new Set();
+  let total = 0;
+  let next = null; // the cursor of the next page, null when there is none
+  const channel = socket.channel('users:lobby', {});
+  const presence = new Presence(channel);
+  const restarts = watchSessionRestarts(channel);
+  let stopped = false;
+
+  const addPage = (response) => {
+    for (const user of response.users ?? []) if (typeof user?.name === 'string') users.add(user.name);
+    if (Number.isInteger(response.total)) total = response.total;
+    next = typeof response.next === 'string' ? response.next : null;
+  };
+
+  channel.on('user_joined', ({ name }) => {
+    if (typeof name === 'string' && !users.has(name)) {
+      users.add(name);
+      total += 1;
+    }
+    renderPeople();
+  });
+  presence.onSync(() => renderPeople());
+  channel
+    .join()
+    .receive('ok', (response) => {
+      addPage(response);
+      renderPeople();
+      restarts.caughtUp();
+    })
+    .receive('error', (response) => showNotice(`Could not load the list of people: ${describeError(response)}`));
+
+  function renderPeople() {
+    // The people list is shared page furniture: a landing already left must not redraw it.
+    if (stopped) return;
+    const online = new Set(presence.list((name) => name));
+    const names = [...new Set([...users, ...online])].sort(
+      (a, b) => Number(online.has(b)) - Number(online.has(a)) || a.localeCompare(b, undefined, { sensitivity: 'base' }),
+    );
+    const me = savedUsername()?.toLowerCase();
+    $('people-list').replaceChildren(...names.map((name) => personItem(name, online.has(name), name.toLowerCase() === me)));
+    $('people-counts').textContent = `${online.size} online · ${Math.max(total, names.length)} total`;
+    $('people-empty').hidden = names.length > 0;
+    $('people-more').hidden = next === null;
+  }
+
+  function loadMore() {
+    if (next === null) return;
+    const button = $('people-more');
+    button.disabled = true;
+    channel
+      .push('load_users', { after: next })
+      .receive('ok', (response) => {
+        if (stopped) return;
+        addPage(response);
+        button.disabled = false;
+        renderPeople();
+      })
+      .receive('error', (response) => {
+        button.disabled = false;
+        showNotice(`Could not load more people: ${describeError(response)}`);
+      })
+      .receive('timeout', () => {
+        button.disabled = false;
+      });
+  }
+
+  fillSigninForm(room, failure);
+  showWhoami(SIGNED ? savedUsername() : null);
+  if (SIGNED && signedProblem() !== null) showNotice(signedProblem(), { sticky: true });
+  renderPeople();
+
+  return {
+    kind: 'landing',
+    loadMore,
+    shown: () => signinFocus(failure).focus(),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      channel.leave();
+    },
+  };
+}
+
+function personItem(name, isOnline, isMe) {
+  const item = el('li', { className: `person ${isOnline ? 'is-online' : 'is-offline'}` });
+  item.append(
+    el('span', { className: 'dot', attrs: { 'aria-hidden': 'true' } }),
+    el('span', { className: 'name', text: name }),
+  );
+  if (isMe) item.append(el('span', { className: 'you', text: '(you)' }));
+  item.append(el('span', { className: 'state', text: isOnline ? 'online' : 'offline' }));
+  return item;
+}

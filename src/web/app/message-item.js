@@ -1,0 +1,37 @@
+// One message as the list shows it, built from index.html's template: every
+// user-supplied string goes in as text.
+
+import { $, el } from './dom.js';
+
+export function messageItem(message, own) {
+  const item = $('message-template').content.firstElementChild.cloneNode(true);
+  item.dataset.id = String(message.id);
+  item.querySelector('.author').textContent = message.user;
+  const time = item.querySelector('.time');
+  const date = new Date(message.inserted_at);
+  if (!Number.isNaN(date.getTime())) {
+    time.dateTime = date.toISOString();
+    time.textContent = formatTime(date);
+    time.title = date.toLocaleString();
+  }
+  item.querySelector('.body').textContent = message.body;
+  if (own) {
+    item.classList.add('own');
+    const button = el('button', {
+      className: 'delete',
+      text: 'Delete',
+      // Names the message, so a screen reader user knows which of several Delete buttons this is.
+      attrs: { type: 'button', 'data-delete': String(message.id), 'aria-label': `Delete your message: ${excerpt(message.body)}` },
+    });
+    item.querySelector('.meta').append(button);
+  }
+  return item;
+}
+
+const excerpt = (text) => ([...text].length > 40 ? `${[...text].slice(0, 40).join('')}…` : text);
+
+function formatTime(date) {
+  const time = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
+}

@@ -1,0 +1,193 @@
+// One room: the channel and its (re)joins, the messages by id, who is here,
+// paging back, sending and deleting. Nothing is lost or doubled across
+// reconnects and session restarts: every rejoin asks for what came after the
+// highest id seen (join params are a closure, so phoenix.js re-evaluates them).
+
+import { Presence } from '../phoenix.mjs';
+import { clearComposer, createComposer } from './composer.js';
+import { signedIn, socket, watchSessionRestarts } from './connection.js';
+import { $ } from './dom.js';
+import { describeError } from './errors.js';
+import { SIGNED, browserToken } from './identity.js';
+import { createMessageList } from './message-list.js';
+import { showNotice } from './notice.js';
+import { renderOnline } from './online-list.js';
+import { keepScrollAnchor, nearBottom, offerJumpToLatest, scrollToBottom } from './scroll.js';
+import { showWhoami } from './views.js';
+
+// Page sizes of the contract: a shorter page means "no more".
+const RECENT_LIMIT = 500;
+const PAGE_LIMIT = 50;
+
+/** `onRefused(response)`: a rejoin refused for good (the name is someone else's now). */
+export function createRoom(name, username, { onRefused }) {
+  let user = null; // { id, name } from the join reply
+  let joinedOnce = false;
+  let exhausted = false; // no older messages left on the server
+  let loadingOlder = false;
+  let stopped = false;
+
+  // The view's elements are shared by every room: a late event or reply for a room already left must not touch them.
+  const whileOpen =
+    (handler) =>
+    (...args) => {
+      if (!stopped) handler(...args);
+    };
+  const isOwn = (message) => user !== null && message.user.toLowerCase() === user.name.toLowerCase();
+  const messages = createMessageList({ isOwn, changed: renderHistoryState });
+
+  const joinParams = () => ({
+    ...(SIGNED ? {} : { username, token: browserToken() }),
+    ...(joinedOnce ? { last_seen_id: messages.lastSeenId } : {}),
+  });
+  const channel = socket.channel(`room:${name}`, joinParams);
+  const presence = new Presence(channel);
+  const restarts = watchSessionRestarts(channel, () => !stopped);
+  const composer = createComposer(channel, whileOpen);
+  let settleFirstJoin;
+  const firstJoin = new Promise((resolve) => (settleFirstJoin = resolve));
+
+  channel.on('new_msg', whileOpen(addLive));
+  channel.on('msg_deleted', whileOpen(({ id }) => messages.remove(id)));
+  presence.onSync(whileOpen(() => renderOnline(presence, user?.name.toLowerCase() ?? username.toLowerCase())));
+  channel.join().receive('ok', onJoined).receive('error', onJoinError);
+  // A join timeout needs nothing here: phoenix.js retries, and the status line shows the connection.
+
+  function onJoined(response) {
+    if (stopped) return;
+    user = response.user;
+    signedIn(response.user.name);
+    const page = Array.isArray(response.messages) ? response.messages : [];
+    if (!joinedOnce) {
+      joinedOnce = true;
+      exhausted = page.length < RECENT_LIMIT;
+      messages.add(page);
+      scrollToBottom();
+      showWhoami(response.user.name);
+      settleFirstJoin({ ok: true });
+    } else {
+      if (page.length >= RECENT_LIMIT) {
+        // Older ones load on scroll.
+        messages.reset();
+        exhausted = false;
+      }
+      const follow = nearBottom();
+      messages.add(page);
+      if (follow) scrollToBottom();
+      else if (page.length > 0) offerJumpToLatest(true);
+    }
+    renderHistoryState();
+    restarts.caughtUp();
+  }
+
+  function onJoinError(response) {
+    if (stopped) return;
+    if (!joinedOnce) {
+      // Nobody is looking at a room that never opened: stop phoenix.js retrying, let the caller explain.
+      channel.leave();
+      settleFirstJoin({ ok: false, response });
+      return;
+    }
+    // Refused for good on a rejoin (the server closed the channel): back to the form, with the reason.
+    if (response.reason === 'username_taken' || response.reason === 'invalid_params') return onRefused(response);
+    // Worth retrying (db_unavailable...): phoenix.js rejoins by itself.
+    showNotice(`Could not rejoin #${name}: ${describeError(response)} Retrying...`);
+  }
+
+  function addLive(message) {
+    if (!messages.isMessage(message)) return;
+    const follow = nearBottom() || isOwn(message);
+    messages.add([message]);
+    if (follow) scrollToBottom();
+    else offerJumpToLatest(true);
+  }
+
+  /** Older messages, when scrolled to the top. */
+  function loadOlder() {
+    if (loadingOlder || exhausted || !joinedOnce || stopped) return;
+    const before = messages.oldestId();
+    if (before === null) {
+      exhausted = true;
+      renderHistoryState();
+      return;
+    }
+    loadingOlder = true;
+    renderHistoryState();
+    const done = () => {
+      loadingOlder = false;
+      renderHistoryState();
+    };
+    channel
+      .push('load_older', { before_id: before })
+      .receive(
+        'ok',
+        whileOpen(({ messages: older }) => {
+          const page = Array.isArray(older) ? older : [];
+          keepScrollAnchor(() => messages.add(page));
+          exhausted = page.length < PAGE_LIMIT;
+          done();
+        }),
+      )
+      .receive(
+        'error',
+        whileOpen((response) => {
+          done();
+          showNotice(`Could not load older messages: ${describeError(response)}`);
+        }),
+      )
+      .receive('timeout', whileOpen(done));
+  }
+
+  function renderHistoryState() {
+    const note = $('history-note');
+    $('load-older').hidden = exhausted || loadingOlder || !joinedOnce;
+    if (!joinedOnce) note.textContent = `Joining #${name}...`;
+    else if (loadingOlder) note.textContent = 'Loading older messages...';
+    else if (exhausted) note.textContent = messages.size === 0 ? `No messages in #${name} yet. Say hello!` : `This is the beginning of #${name}.`;
+    else note.textContent = '';
+  }
+
+  function deleteMessage(id, button) {
+    button.disabled = true;
+    const failed = (response) => {
+      button.disabled = false;
+      showNotice(`Could not delete: ${describeError(response)}`);
+    };
+    channel
+      .push('delete_msg', { id })
+      .receive('ok', whileOpen(() => messages.remove(id)))
+      .receive('error', whileOpen(failed))
+      .receive('timeout', whileOpen(() => failed({ reason: 'timeout' })));
+  }
+
+  // The view starts empty: these elements are shared by every room.
+  $('room-title').textContent = `#${name}`;
+  $('message-list').replaceChildren();
+  $('online-list').replaceChildren();
+  $('online-count').textContent = '';
+  clearComposer();
+  offerJumpToLatest(false);
+  renderHistoryState();
+
+  return {
+    kind: 'room',
+    name,
+    firstJoin,
+    send: composer.send,
+    loadOlder,
+    deleteMessage,
+    // A hidden list has no height to scroll: the first join may have landed before the view was shown.
+    shown() {
+      scrollToBottom();
+      $('message-input').focus();
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      // Anyone still waiting on the first join learns it will not come.
+      settleFirstJoin({ ok: false, response: { reason: 'left' } });
+      channel.leave();
+      showWhoami(null);
+    },
+  };
+}
