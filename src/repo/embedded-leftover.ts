@@ -101,43 +101,11 @@ export function findHolder(pgDir: string, ownerFile: string): Holder {
   // The postmaster chdirs into its data directory, and so do all its children.
   if (seen.cwd !== realpathSync(pgDir)) return { kind: 'stale_pid_file', pid };
   const owner = readOwner(ownerFile);
-  const parent = seen.parent ?? 1;
-  // A server's parent is the process that started it until that process dies; an orphan's is init (or a subreaper).
-  // With no owner record (an older layout), only an orphan of init is surely a leftover.
-  const owned = owner === undefined ? parent !== 1 : owner.postmaster === pid && owner.node === parent;
-  return owned ? { kind: 'in_use', pid, owner: parent } : { kind: 'leftover', pid, port };
-}
-
-async function exited(pid: number, withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    if (!inspectProcess(pid).alive) return true;
-    await sleep(50);
-  }
-  return !inspectProcess(pid).alive;
-}
-
-const signal = (pid: number, name: NodeJS.Signals): void => {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // Already gone.
-  }
-};
-
-/**
- * Fast shutdown (SIGINT) first: it rolls back open transactions and checkpoints,
- * so the next start needs no crash recovery. Then immediate (SIGQUIT), then SIGKILL.
- */
-export async function stopProcess(pid: number, fastMs = 10_000): Promise<void> {
-  // kill(0) and kill(-1) signal whole process groups: never.
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  signal(pid, 'SIGINT');
-  if (await exited(pid, fastMs)) return;
-  signal(pid, 'SIGQUIT');
-  if (await exited(pid, 5_000)) return;
-  signal(pid, 'SIGKILL');
-  await exited(pid, 5_000);
+  // pg_ctl starts the server in a session of its own: whose it is, is what the owner record says, while that process lives.
+  // With no owner record (an older layout, which spawned it as a child), only an orphan of init is surely a leftover.
+  if (owner === undefined) return seen.parent === 1 ? { kind: 'leftover', pid, port } : { kind: 'in_use', pid, owner: seen.parent ?? 0 };
+  const owned = owner.postmaster === pid && inspectProcess(owner.node).alive;
+  return owned ? { kind: 'in_use', pid, owner: owner.node } : { kind: 'leftover', pid, port };
 }
 
 export function removePidFile(pgDir: string): void {

@@ -36,7 +36,7 @@ const postgresServer: GenServer<PostgresArgs, EmbeddedDatabase, Protocol> = {
 export function embeddedPostgresSpec(args: PostgresArgs): ChildSpec {
   const postgres: ChildSpec = {
     id: 'postgres',
-    // Fast shutdown checkpoints; give it the time stopProcess may take before it goes to SIGQUIT.
+    // Fast shutdown checkpoints; give it the time stopServer may take before it goes to immediate.
     shutdown: 20_000,
     start: (parent) => startServer(postgresServer, args, { parent, id: 'postgres' }),
   };

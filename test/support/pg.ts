@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { findHolder, inspectProcess, stopProcess } from '../../src/repo/embedded-leftover.js';
+import { findHolder, inspectProcess } from '../../src/repo/embedded-leftover.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/repo/embedded.js';
 import { fromRoot } from '../../src/root.js';
 
@@ -37,8 +37,8 @@ export async function privatePostgres(options: { readonly log?: Logger } = {}): 
   let url = '';
   const start = async (): Promise<void> => {
     if (running !== undefined) return;
-    // Not detached: a harness that kills the test's process group stops this server too.
-    const started = await startEmbeddedPostgres({ dataDir, port, log, disposable: true, detached: false });
+    // However the test's process ends, the watchdog stops this server too.
+    const started = await startEmbeddedPostgres({ dataDir, port, log, disposable: true });
     if (!started.ok) throw new Error(started.error);
     running = started.value;
     url = started.value.url;
@@ -81,7 +81,8 @@ export async function sweepTestData(log: Logger): Promise<void> {
     const dir = join(TEST_DATA, entry);
     const holder = findHolder(join(dir, 'pg'), join(dir, 'pg.owner.json'));
     if (holder.kind === 'in_use') continue;
-    if (holder.kind === 'leftover') await stopProcess(holder.pid);
+    // Throwaway data: immediate shutdown (SIGQUIT) is enough.
+    if (holder.kind === 'leftover') process.kill(holder.pid, 'SIGQUIT');
     rmSync(dir, { recursive: true, force: true });
     log.info({ dir, stoppedServer: holder.kind === 'leftover' }, 'removed the test data of a run that was killed');
   }
