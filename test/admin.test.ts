@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
+import { awaitExit } from '../supervision/index.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { ADMIN_TOKEN, Member, admin, freePort } from './support/ops.js';
 import { eventually, sleep } from './support/probe.js';
@@ -167,10 +168,11 @@ describe('admin API with ADMIN_TOKEN', () => {
       for (let i = 0; sending; i += 1) {
         const reply = await sender.say(`during the kill ${i}`);
         if (reply.status === 'ok') sent.push(reply.response['id'] as number);
-        await sleep(5);
+        await sleep(5); // pacing: a steady stream through the kill
       }
     })();
-    await sleep(100);
+    // The stream is flowing before the kill, and still after the rejoin.
+    await victim.seenAtLeast(5);
     const killed = await admin(app.httpUrl, 'POST', `/admin/sessions/${id}/kill`);
     assert.equal(killed.status, 200);
     assert.deepEqual(killed.body, { killed: [{ id, path: `/app/endpoint/sessions/${id}` }] });
@@ -178,7 +180,7 @@ describe('admin API with ADMIN_TOKEN', () => {
       assert.fail(`errors ${JSON.stringify(victim.errors)} rows ${JSON.stringify(await sessions())}`);
     });
     await eventually(() => victim.channel.state === 'joined', 10_000);
-    await sleep(150);
+    await victim.seenAtLeast(victim.seen.length + 5);
     sending = false;
     await sending$;
     // The restarted session chats on.
@@ -242,8 +244,13 @@ describe('admin API with ADMIN_TOKEN', () => {
       return id !== undefined;
     });
     for (let i = 0; i < 4; i += 1) {
-      await admin(app.httpUrl, 'POST', `/admin/sessions/${id}/kill`);
-      await sleep(50);
+      // Each kill hits the incarnation restarted after the one before: the exit puts the DOWN in the supervisor's
+      // mailbox, and the next lookup (here, then the admin API's own) is answered after it.
+      const session = (await app.sessions()).find((s) => s.id === id);
+      assert.ok(session, `kill ${i + 1}: session ${String(id)} is alive`);
+      const exited = awaitExit(session.pid);
+      assert.equal((await admin(app.httpUrl, 'POST', `/admin/sessions/${id}/kill`)).status, 200);
+      await exited;
     }
     assert.equal(await closed, 1011);
     const line = logs.find((l) => l.msg === 'child exceeded its restart intensity; giving up on it' && l['child'] === id);

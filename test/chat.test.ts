@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import * as PubSub from '../src/pubsub/pubsub.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { connect, join, push, type Reply } from './support/phoenix-client.js';
-import { eventually, sleep } from './support/probe.js';
+import { Changes, eventually, sleep } from './support/probe.js';
 
 let app: TestApp;
 const sockets: Socket[] = [];
@@ -34,6 +34,8 @@ class Member {
   readonly seen: number[] = [];
   readonly messages = new Map<number, Message>();
   readonly errors: unknown[] = [];
+  /** Told of every message seen, for `until`. */
+  readonly arrivals = new Changes();
   lastSeenId: number | undefined = undefined;
 
   constructor(
@@ -56,6 +58,12 @@ class Member {
     this.seen.push(message.id);
     this.messages.set(message.id, message);
     this.lastSeenId = Math.max(this.lastSeenId ?? 0, message.id);
+    this.arrivals.changed();
+  }
+
+  /** Resolves once this member has seen `count` messages in all. */
+  seenAtLeast(count: number, timeoutMs?: number): Promise<void> {
+    return this.arrivals.until(() => this.seen.length >= count, `${this.name} seeing ${count} messages`, timeoutMs);
   }
 
   join(): Promise<Reply> {
@@ -177,14 +185,15 @@ describe('chat over the stock phoenix.js client', () => {
       for (let i = 0; sending; i += 1) {
         const reply = await sender.say(`burst ${i}`);
         if (reply.status === 'ok') sent.push(reply.response['id'] as number);
-        await sleep(5);
+        await sleep(5); // pacing: a steady stream through the crash
       }
     })();
-    await sleep(150);
+    // The stream is flowing before the crash, and still after the rejoin.
+    await victim.seenAtLeast(5);
     await app.crashSession(victimSession);
     await eventually(() => victim.errors.length === 1, 5_000);
     await eventually(() => victim.channel.state === 'joined', 10_000);
-    await sleep(200);
+    await victim.seenAtLeast(victim.seen.length + 5);
     sending = false;
     await sending$;
     await eventually(() => sent.every((id) => victim.messages.has(id)), 5_000);
@@ -203,10 +212,8 @@ describe('chat over the stock phoenix.js client', () => {
     const id = await sessionOf(before);
     const bystander = new Member('ivan', 'loop');
     await bystander.join();
-    for (let i = 0; i < 4; i += 1) {
-      await app.crashSession(id).catch(() => undefined);
-      await sleep(50);
-    }
+    // Each crash hits the incarnation restarted after the one before (crashSession waits for the exit).
+    for (let i = 0; i < 4; i += 1) await app.crashSession(id).catch(() => undefined);
     assert.equal(await closed, 1011);
     assert.equal((await bystander.say('unharmed')).status, 'ok');
     assert.ok(!(await app.sessions()).some((s) => s.id === id), 'given up, not restarted again');

@@ -109,7 +109,7 @@ describe('cluster: nodes on one PostgreSQL (CLUSTER=1)', { timeout: 120_000 }, (
         channel.joinPush.receive('ok', (reply) => void cySaw.push(...(reply['messages'] as Array<{ id: number }>).map((m) => m.id)));
         const joined = await join(channel);
         assert.equal(joined.status, 'ok', JSON.stringify(joined.response));
-        await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+        await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30)); // jitter: how long cy stays
         open = false;
         socket.disconnect();
         reconnects += 1;

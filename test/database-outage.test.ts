@@ -83,7 +83,7 @@ async function chatOn(socket: Socket, server: ServerProcess, url: string, outage
     const refused = during.filter((t) => t.reply.status !== 'ok').length;
     if (refused >= 5 && comeBack !== undefined) comingBack ??= comeBack();
     if (refused > 0 && timed.reply.status === 'ok' && (await healthy(server))) break;
-    await sleep(100);
+    await sleep(100); // pacing: 10 pushes a second
   }
   await comingBack;
   const upMs = Date.now() - downAt;

@@ -36,9 +36,9 @@ describe('a socket flooding 60 KB frames, 100 others chatting', () => {
   });
 
   // 100 sockets in 10 rooms, 20 of them sending 2 messages a second each, within their limits.
-  const chat = (run: string): Promise<LoadtestResult> =>
+  const chat = (run: string, onProgress: (line: string) => void = () => {}): Promise<LoadtestResult> =>
     runLoadtest(optionsSchema.parse({ url: server.url, sockets: 100, rooms: 10, senders: 20, rate: 40, duration: 6, ramp: 1_000, workers: 1 }), {
-      onProgress: () => {},
+      onProgress,
       adminToken: run,
     });
 
@@ -76,7 +76,13 @@ describe('a socket flooding 60 KB frames, 100 others chatting', () => {
     const rssBefore = rssBytes(server.child.pid ?? 0);
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(server.child.pid ?? 0))), 50);
-    const [flooded, blasted] = await Promise.all([chat('flooded'), new Promise((r) => setTimeout(r, 1_000)).then(blast)]);
+    // The flood starts among the others chatting: at the first progress line (once a second) that has them sending.
+    let blasting: ReturnType<typeof blast> | undefined;
+    const flooded = await chat('flooded', (line) => {
+      if (blasting === undefined && /^\[send\].* sent [1-9]/.test(line)) blasting = blast();
+    });
+    assert.ok(blasting, 'the load test reported messages sent');
+    const blasted = await blasting;
     clearInterval(sampler);
     const growthMiB = (rssPeak - rssBefore) / 1_048_576;
     const quietP99 = quiet.latencyMs.p99 ?? 0;

@@ -103,6 +103,7 @@ async function joinWhenFree(make: () => Person, timeoutMs: number): Promise<{ pe
     refusals.push(reply);
     person.leave();
     if (Date.now() > deadline) throw new Error(`still refused: ${JSON.stringify(reply)}`);
+    // A retry's interval: what frees the name is time (OPEN_HOLD_MS after the last sign-in), which no event announces.
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

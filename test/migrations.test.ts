@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { MIGRATIONS_DIR, describeMigrationError, migrate } from '../src/repo/migrations.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
+import { sleep } from './support/probe.js';
 
 const log = pino({ level: 'silent' });
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -100,14 +101,26 @@ describe('the migration runner', () => {
 
   it('two runners at once on separate connections apply each migration exactly once, and both succeed', async () => {
     const db = await emptyDatabase();
-    // The first migration holds the lock a while, so the second runner surely arrives while it is taken.
+    // The first migration waits on a gate this test holds, so whichever runner takes the lock keeps it
+    // until the other has arrived and says it is waiting for it.
+    const GATE = 7_420_315_999;
     const dir = sqlDir({
-      '001_a.sql': 'CREATE TABLE a (id int); SELECT pg_sleep(0.3);',
+      '001_a.sql': `CREATE TABLE a (id int); SELECT pg_advisory_xact_lock(${GATE});`,
       '002_b.sql': 'CREATE TABLE b (id int);',
     });
+    const gate = postgres(db.url, { max: 1, onnotice: () => {} });
+    cleanups.push(() => gate.end());
+    await gate`SELECT pg_advisory_lock(${GATE})`;
+    let sawWaiting!: () => void;
+    const waiting = new Promise<boolean>((resolve) => (sawWaiting = () => resolve(true)));
+    const watched = pino({ level: 'info' }, { write: (line: string) => void (line.includes('another node is migrating this database') && sawWaiting()) });
     const other = postgres(db.url, { max: 2, onnotice: () => {} });
     cleanups.push(() => other.end());
-    const [one, two] = await Promise.all([migrate(db.sql, { dir, log }), migrate(other, { dir, log })]);
+    const runs = Promise.all([migrate(db.sql, { dir, log: watched }), migrate(other, { dir, log: watched })]);
+    const waited = await Promise.race([waiting, sleep(10_000).then(() => false)]); // a deadline
+    await gate`SELECT pg_advisory_unlock(${GATE})`;
+    const [one, two] = await runs;
+    assert.ok(waited, 'the second runner found the lock taken and waited for it');
     assert.ok(one.ok && two.ok, 'neither runner failed (without the lock, one would fail on CREATE TABLE)');
     assert.deepEqual([...one.value.applied, ...two.value.applied].sort(), ['001_a.sql', '002_b.sql']);
     assert.deepEqual(await versions(db.sql), [1, 2]);

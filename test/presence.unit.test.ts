@@ -6,7 +6,7 @@ import { SHUTDOWN, call, crashProcess, kill, startSupervisor, stop, type Pid, ty
 import type { Broadcast } from '../src/pubsub/broadcast.js';
 import * as Presence from '../src/presence/presence.js';
 import * as PubSub from '../src/pubsub/pubsub.js';
-import { json, listen, type ListenerPid } from './support/listener.js';
+import { json, listen, receivedAtLeast, type ListenerPid } from './support/listener.js';
 import { eventually, root, sleep, startProbe } from './support/probe.js';
 
 const BATCH_MS = 20;
@@ -71,10 +71,11 @@ describe('Presence', () => {
     const tab = await owner();
     const first = await Presence.track(tab, 'room:update', 'carol', { away: false });
     assert.ok(first.ok);
-    await sleep(BATCH_MS * 3);
+    // The join's window has closed once its diff is out: the update falls in a window of its own.
+    await receivedAtLeast(watcher, 1);
     const second = await Presence.update(tab, 'room:update', 'carol', { away: true });
     assert.ok(second.ok);
-    await eventually(async () => (await diffsSeen(watcher)).length === 2);
+    await receivedAtLeast(watcher, 2);
     const [, diff] = await diffsSeen(watcher);
     assert.deepEqual(diff, {
       joins: { carol: { metas: [{ away: true, phx_ref: second.value, phx_ref_prev: first.value }] } },
@@ -91,9 +92,10 @@ describe('Presence', () => {
     const ref = await Presence.track(tab, 'room:crash', 'dave', {});
     const ref2 = await Presence.track(tab, 'room:crash2', 'dave', {});
     assert.ok(ref.ok && ref2.ok);
-    await sleep(BATCH_MS * 3);
+    // Both joins are out (one diff per topic) before the crash, so its leaves are not merged away with them.
+    await receivedAtLeast(watcher, 2);
     crashProcess(tab, 'tab crashed');
-    await eventually(async () => (await diffsSeen(watcher)).length >= 4);
+    await receivedAtLeast(watcher, 4);
     const leaves = (await diffsSeen(watcher)).flatMap((d) => d.leaves['dave']?.metas.map((m) => m.phx_ref) ?? []);
     assert.deepEqual(leaves.sort(), [ref.value, ref2.value].sort());
     assert.deepEqual(await list('room:crash'), {});
@@ -129,6 +131,7 @@ describe('Presence', () => {
         const tracked = new Set<string>();
         for (const o of ops) {
           if (o.kind === 'pause') {
+            // Generated pacing: ops land in the same batch window or in later ones.
             await sleep(o.ms);
             continue;
           }
@@ -162,7 +165,7 @@ describe('Presence', () => {
           if (!model.has(key)) model.set(key, new Set());
           model.get(key)?.add(tab);
         }
-        // Deaths are noticed asynchronously: wait until list matches the model, then for the last window.
+        // Deaths are noticed asynchronously: wait until list matches the model.
         const expected = Object.fromEntries([...model].sort(([a], [b]) => a.localeCompare(b)).map(([key, t]) => [key, [...t].sort()]));
         const tabsOf = (state: PhxPresenceState) =>
           Object.fromEntries(
@@ -171,8 +174,10 @@ describe('Presence', () => {
               .map(([key, p]) => [key, p.metas.map((m) => String(m['tab'])).sort()]),
           );
         await eventually(async () => JSON.stringify(tabsOf(await list(topic))) === JSON.stringify(expected));
-        await sleep(BATCH_MS * 3);
+        // list sends the topic's pending diffs to PubSub first, sync returns once PubSub has dispatched them,
+        // and the watcher answers diffsSeen after them: the last window's diff is in without waiting it out.
         const final = await list(topic);
+        assert.ok((await PubSub.sync()).ok);
         let client: PhxPresenceState = {};
         for (const diff of await diffsSeen(watcher)) client = PhxPresence.syncDiff(client, structuredClone(diff));
         assert.deepEqual(refsByKey(client), refsByKey(final));

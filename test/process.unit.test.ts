@@ -9,6 +9,7 @@ import {
   crashProcess,
   isAlive,
   kill,
+  mailboxLength,
   name,
   startSupervisor,
   stop,
@@ -17,7 +18,7 @@ import {
   type Down,
   type MonitorRef,
 } from '../supervision/index.js';
-import { eventually, probeSpec, root, sleep, startProbe, type ProbeArgs, type ProbePid, type ProbeProtocol } from './support/probe.js';
+import { eventually, probeSpec, root, startProbe, type ProbeArgs, type ProbePid, type ProbeProtocol } from './support/probe.js';
 
 async function watcherAndTarget(): Promise<{ watcher: ProbePid; target: ProbePid; ref: MonitorRef }> {
   const events: string[] = [];
@@ -66,9 +67,8 @@ describe('Monitors', () => {
     await call(watcher, { type: 'demonitor', ref });
     const second = await call<MonitorRef>(watcher, { type: 'monitor', pid: target });
     assert.ok(second.ok);
+    // stop resolves after the target posted its DOWNs to the watcher: the downs call below is answered after them.
     await stop(target, SHUTDOWN, 1_000);
-    await eventually(async () => (await downsOf(watcher)).length === 1);
-    await sleep(20);
     const downs = await downsOf(watcher);
     assert.equal(downs.length, 1);
     assert.equal(downs[0]?.ref.id, second.value.id, 'only the monitor still in place fired');
@@ -89,7 +89,6 @@ describe('Monitors', () => {
     const alive: WeakRef<ProbeArgs>[] = [];
     for (let i = 0; i < 20; i += 1) alive.push(await shortLived(i));
     await eventually(async () => (await downsOf(watcher)).length === 20);
-    await sleep(20);
     gc();
     assert.deepEqual(alive.flatMap((ref, i) => (ref.deref() === undefined ? [] : [i])), [], 'dead processes still reachable');
   });
@@ -114,7 +113,8 @@ describe('Calls', () => {
     const target = await startProbe(root(), { id: 'dies', events: [] });
     const pending = call(target, { type: 'sleep', ms: 200 }, 10_000);
     const queued = call(target, { type: 'get' }, 10_000);
-    await sleep(10);
+    // The sleep is being handled once it has left the mailbox, the get still in it.
+    await eventually(() => mailboxLength(target) === 1);
     const started = Date.now();
     kill(target);
     const [first, second] = await Promise.all([pending, queued]);

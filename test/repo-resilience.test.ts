@@ -75,8 +75,11 @@ describe('Repo when the database goes away', () => {
     assert.ok(author.ok);
     const pid = repoPid();
     assert.ok(pid);
+    // Slow on purpose (the subject is callers in flight), not a wait.
     const slow = Promise.all(Array.from({ length: 5 }, () => Repo.run((sql) => sql`SELECT pg_sleep(1)`)));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Answered after the five runs before it in the Repo's mailbox: they are all in flight, running or queued.
+    const inFlight = await Repo.stats();
+    assert.ok(inFlight.ok && inFlight.value.running + inFlight.value.queued === 5, JSON.stringify(inFlight));
     const killedAt = Date.now();
     kill(pid);
     const results = await slow;

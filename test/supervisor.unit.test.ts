@@ -19,7 +19,7 @@ import {
   type Strategy,
   type SupervisorPid,
 } from '../supervision/index.js';
-import { eventually, probeSpec, root, type ProbeProtocol } from './support/probe.js';
+import { eventually, probeSpec, root, sleep, type ProbeProtocol } from './support/probe.js';
 
 async function childPids(sup: SupervisorPid): Promise<Map<string, Pid | undefined>> {
   const children = await whichChildren(sup);
@@ -87,7 +87,7 @@ describe('Restart types', () => {
     const exited = awaitExit(pid);
     await call(pid, { type: how });
     await exited;
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The supervisor's DOWN was in its mailbox before `exited` resolved: this call is answered once it has handled it.
     const children = await whichChildren(sup.value);
     assert.ok(children.ok);
     const restarted = children.value.some((child) => child.pid !== undefined && isAlive(child.pid));
@@ -139,8 +139,8 @@ describe('Restart intensity', () => {
       assert.ok(w);
       const exited = awaitExit(w);
       crashProcess(w, `crash ${i}`);
+      // The next childPids call queues behind the DOWN inner got before this resolved: it sees the restarted w.
       await exited;
-      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const reason = await innerExit;
     assert.deepEqual(reason, { kind: 'shutdown', detail: 'reached_max_restart_intensity' });
@@ -171,8 +171,8 @@ describe('Restart intensity', () => {
       assert.ok(w);
       const exited = awaitExit(w);
       crashProcess(w, `crash ${i}`);
+      // As above: the next call to the supervisor is answered after it handled this DOWN.
       await exited;
-      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     assert.deepEqual(await rootExit, { kind: 'shutdown', detail: 'reached_max_restart_intensity' });
     assert.ok(events.includes('stop:w:crash'));
@@ -188,13 +188,17 @@ describe('Restart intensity', () => {
     });
     assert.ok(sup.ok);
     for (let i = 0; i < 4; i += 1) {
+      // Answered after the supervisor handled the previous DOWN (and restarted w).
       const w = (await childPids(sup.value)).get('w');
       assert.ok(w);
+      // Time is the subject: each restart comes more than periodMs after the one before.
+      if (i > 0) await sleep(80);
       const exited = awaitExit(w);
       crashProcess(w, `crash ${i}`);
       await exited;
-      await new Promise((resolve) => setTimeout(resolve, 80));
     }
+    // Answered once the last DOWN is handled: had it been one restart too many, the supervisor would be gone.
+    await whichChildren(sup.value);
     assert.ok(isAlive(sup.value));
     await stop(sup.value, SHUTDOWN, 1_000);
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { pino, type Logger } from 'pino';
-import { SHUTDOWN, crashProcess, stop, whichChildren, type Pid, type SupervisorPid } from '../../supervision/index.js';
+import { SHUTDOWN, awaitExit, crashProcess, stop, whichChildren, type Pid, type SupervisorPid } from '../../supervision/index.js';
 import { startApplication } from '../../src/application.js';
 import { parseConfig } from '../../src/config.js';
 import * as Endpoint from '../../src/endpoint/endpoint.js';
@@ -15,7 +15,10 @@ export interface TestApp {
   /** For phoenix.js: `new Socket(wsUrl, ...)` connects to `${wsUrl}/websocket`. */
   readonly wsUrl: string;
   sessions(): Promise<Array<{ id: string; pid: Pid }>>;
-  /** A real crash of that Session actor, handled by the Sessions supervisor. */
+  /**
+   * A real crash of that Session actor, handled by the Sessions supervisor; resolves once it has
+   * exited, when its DOWN is in the supervisor's mailbox: sessions() after it sees the restart.
+   */
   crashSession(id: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -48,7 +51,9 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     crashSession: async (id) => {
       const session = (await sessions()).find((s) => s.id === id);
       assert.ok(session, `session ${id} exists`);
+      const exited = awaitExit(session.pid);
       crashProcess(session.pid, 'crashed by the test');
+      await exited;
     },
     stop: async () => {
       await stop(started.value, SHUTDOWN, 15_000);

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { Channel, Socket } from 'phoenix';
 import { connect, push, type Reply } from './phoenix-client.js';
+import { Changes } from './probe.js';
 
 /** Helpers for the operations tests (admin API, metrics, ctl). */
 
@@ -50,6 +51,8 @@ export class Member {
   readonly channel: Channel;
   readonly seen: number[] = [];
   readonly errors: unknown[] = [];
+  /** Told of every message seen, for `until`. */
+  readonly arrivals = new Changes();
   lastSeenId: number | undefined = undefined;
 
   constructor(
@@ -84,6 +87,12 @@ export class Member {
   private receive(message: ChatMessage): void {
     this.seen.push(message.id);
     this.lastSeenId = Math.max(this.lastSeenId ?? 0, message.id);
+    this.arrivals.changed();
+  }
+
+  /** Resolves once this member has seen `count` messages in all. */
+  seenAtLeast(count: number, timeoutMs?: number): Promise<void> {
+    return this.arrivals.until(() => this.seen.length >= count, `${this.name} seeing ${count} messages`, timeoutMs);
   }
 
   say(body: string): Promise<Reply> {

@@ -103,11 +103,45 @@ export function probeSpec(args: ProbeArgs, extra: Partial<ChildSpec> = {}): Chil
   };
 }
 
+/** Polls `check` until it holds: for a condition no event announces (prefer `Changes.until` where one does). */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
+    await sleep(5); // the poll's interval
+  }
+}
+
+/**
+ * Conditions on something that changes by events (a client's messages arriving),
+ * awaited on those events rather than polled: whoever changes it calls `changed()`.
+ */
+export class Changes {
+  private readonly waiting = new Set<() => void>();
+
+  changed(): void {
+    for (const check of [...this.waiting]) check();
+  }
+
+  /** Resolves once `condition` holds, checked now and on every change; rejects after `timeoutMs` (a deadline). */
+  until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiting.delete(check);
+      };
+      const check = (): void => {
+        if (!condition()) return;
+        done();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${what}: not within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.add(check);
+    });
   }
 }
 

@@ -161,7 +161,7 @@ export class RawSocket {
 
   /** Asserts that no frame matching `match` arrives during `ms` (nor has arrived already). */
   async expectNone(match: (frame: WireFrame) => boolean, what: string, ms = 300): Promise<void> {
-    await sleep(ms);
+    await sleep(ms); // a quiet window: a frame that never comes has no event to wait for
     const hits = this.all(match);
     assert.equal(hits.length, 0, `expected no ${what}, got: ${hits.map((h) => h.text).join(' | ')}`);
   }
@@ -192,7 +192,7 @@ export class RawSocket {
     const socket = (this.ws as unknown as { _socket?: { isPaused(): boolean; resume(): void } })._socket;
     if (socket?.isPaused() === true) socket.resume();
     if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
-    await Promise.race([this.closed, sleep(1_000)]);
+    await Promise.race([this.closed, sleep(1_000)]); // a deadline for the close handshake
     if (this.closedWith === undefined) this.ws.terminate();
   }
 }
