@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Result } from '../../supervision/result.js';
+import * as Announcements from '../chat/announcements.js';
 import { bearerCheck } from './admin-auth.js';
 import { adminPage } from './admin-page.js';
 import type { Conns } from './conns.js';
@@ -9,7 +10,7 @@ import type { Routes } from './route.js';
 
 /**
  * The admin API, under /admin, for people who run the server: see the tree and
- * the sessions, kill sessions and core actors. It exists only when ADMIN_TOKEN
+ * the sessions, kill sessions and core actors, tell everyone something. It exists only when ADMIN_TOKEN
  * is set (otherwise /admin/* falls through to the 404 route); every data route
  * wants `Authorization: Bearer <ADMIN_TOKEN>` and answers 401 without it. The
  * page at GET /admin is served without the token: it holds no data, asks the
@@ -93,6 +94,13 @@ export function adminRoutes(routes: Routes, deps: { readonly token: string; read
 
   route('post', '/admin/sessions/:id/kill', 1, async ({ params }) => {
     return fromOperation(await Ops.killSession(params[0] ?? ''), (killed) => ({ killed: [killed] }));
+  });
+
+  // Every socket of every node, in each room it joined.
+  route('post', '/admin/announce', 0, ({ query }) => {
+    const made = Announcements.announce({ body: query.get('body') ?? undefined });
+    if (!made.ok) return badRequest(made.error.reason === 'invalid_params' ? `body ${made.error.errors['body'] ?? 'is invalid'}: ?body=<text>` : made.error.reason);
+    return ok({ announced: made.value });
   });
 
   route('post', '/admin/actors/:id/kill', 1, async ({ params }) => {

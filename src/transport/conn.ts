@@ -108,7 +108,9 @@ export class Conn {
 
   /** From now on broadcasts on `topic` reach this socket by the fastlane (uWS topic publish). */
   subscribe(topic: string): void {
-    if (!this.closed && !this.fenced) this.ws.subscribe(topic);
+    if (this.closed || this.fenced) return;
+    this.ws.subscribe(topic);
+    this.fastlane.subscribed(topic);
   }
 
   /**

@@ -1,5 +1,7 @@
 import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import * as Encode from '../channel/encode.js';
+import { ANNOUNCEMENTS_TOPIC } from '../chat/announcements.js';
+import { ROOM_PREFIX } from '../chat/messages.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 
@@ -14,11 +16,14 @@ type Tap = (broadcast: Broadcast, frame: string) => void;
 
 export class Fastlane {
   private readonly taps = new Map<string, Set<Tap>>();
+  /** Rooms this node's sockets subscribed to; one found empty by an announcement is forgotten. */
+  private readonly rooms = new Set<string>();
 
   constructor(private readonly app: TemplatedApp) {}
 
   /** PubSub hands over only broadcasts whose payload serializes. */
   publish(broadcast: Broadcast): void {
+    if (broadcast.topic === ANNOUNCEMENTS_TOPIC) return this.announce(broadcast);
     const started = performance.now();
     const taps = this.taps.get(broadcast.topic);
     const sockets = this.app.numSubscribers(broadcast.topic);
@@ -33,6 +38,26 @@ export class Fastlane {
       }
     }
     Metrics.fanout((performance.now() - started) / 1_000);
+  }
+
+  subscribed(topic: string): void {
+    if (topic.startsWith(ROOM_PREFIX)) this.rooms.add(topic);
+  }
+
+  /** An announcement goes to every room with a socket here, on the room's own topic: Phoenix clients route frames by topic. */
+  private announce(broadcast: Broadcast): void {
+    const json = broadcast.json();
+    if (!json.ok) return;
+    const payload = Encode.asPayloadJson(json.value);
+    for (const topic of this.rooms) {
+      const sockets = this.app.numSubscribers(topic);
+      if (sockets === 0) {
+        this.rooms.delete(topic);
+        continue;
+      }
+      this.app.publish(topic, Encode.broadcast(topic, broadcast.event, payload), false);
+      Metrics.messagesOut(sockets);
+    }
   }
 
   /** Calls `tap` with every broadcast on `topic` until the returned function is called. */

@@ -49,6 +49,8 @@ export function createRoom(name, username, { onRefused }) {
 
   channel.on('new_msg', whileOpen(addLive));
   channel.on('msg_deleted', whileOpen(({ id }) => messages.remove(id)));
+  // From the people who run the server; it stays until another notice replaces it.
+  channel.on('announcement', whileOpen(({ body }) => showNotice(`Announcement: ${body}`, { sticky: true })));
   presence.onSync(whileOpen(() => renderOnline(presence, user?.name.toLowerCase() ?? username.toLowerCase())));
   channel.join().receive('ok', onJoined).receive('error', onJoinError);
   // A join timeout needs nothing here: phoenix.js retries, and the status line shows the connection.
