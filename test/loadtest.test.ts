@@ -37,6 +37,7 @@ const resultFile = z.object({
     messages: z.object({ sent: z.number(), accepted: z.number(), expectedDeliveries: z.number(), delivered: z.number(), lost: z.number(), doubled: z.number() }),
     latencyMs: z.object({ p50: z.number(), p99: z.number() }),
     restarts: z.object({ phxErrors: z.number(), rejoins: z.number(), killed: z.number() }),
+    announcements: z.object({ made: z.number(), expected: z.number(), delivered: z.number(), lost: z.number(), doubled: z.number(), latencyMs: z.object({ max: z.number() }) }),
     serverRssBytes: z.object({ before: z.number().optional(), after: z.number().optional() }),
     failures: z.array(z.string()),
   }),
@@ -62,10 +63,10 @@ describe('npm run loadtest against the real server', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('500 sockets for 10 s with sessions killed under load: nothing lost, nothing twice', async () => {
+  it('500 sockets for 10 s with sessions killed under load: nothing lost, nothing twice; two announcements reach every socket once', async () => {
     const json = join(dir, 'result.json');
     const run = await cli(
-      ['--url', server.url, '--sockets', '500', '--rooms', '5', '--senders', '5', '--rate', '25', '--duration', '10', '--ramp', '500', '--kill-sessions', '2', '--json', json],
+      ['--url', server.url, '--sockets', '500', '--rooms', '5', '--senders', '5', '--rate', '25', '--duration', '10', '--ramp', '500', '--kill-sessions', '2', '--announce', '2', '--json', json],
       { ADMIN_TOKEN },
     );
     assert.equal(run.code, 0, `exit code; stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
@@ -83,6 +84,11 @@ describe('npm run loadtest against the real server', () => {
     assert.equal(result.restarts.phxErrors, result.restarts.rejoins);
     assert.ok(result.restarts.phxErrors >= result.restarts.killed * 0.9, 'a killed session is seen as phx_error by its client');
     assert.ok(result.serverRssBytes.before !== undefined && result.serverRssBytes.after !== undefined, 'RSS read from /metrics');
+    assert.deepEqual(
+      { ...result.announcements, latencyMs: undefined },
+      { made: 2, expected: 1_000, delivered: 1_000, lost: 0, doubled: 0, latencyMs: undefined },
+    );
+    assert.match(run.stdout, /announcements made \/ expected +2 \/ 1,000/);
     assert.deepEqual(result.failures, []);
   });
 });
@@ -100,7 +106,7 @@ describe('loadtest options', () => {
 
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
-    for (const option of ['--url', '--sockets', '--rooms', '--senders', '--rate', '--duration', '--ramp', '--kill-sessions', '--json']) {
+    for (const option of ['--url', '--sockets', '--rooms', '--senders', '--rate', '--duration', '--ramp', '--kill-sessions', '--announce', '--run-id', '--json']) {
       assert.ok(help.stdout.includes(option), `--help explains ${option}`);
     }
   });
@@ -126,6 +132,8 @@ describe('loadtest options', () => {
       [['--sockets', '1.5'], /--sockets must be a whole number/],
       [['stray'], /unexpected argument 'stray'/],
       [['--url', 'http://example.com'], /--url must be on this machine/],
+      [['--run-id', 'Bad Id'], /--run-id must be 1 to 12 of a-z 0-9/],
+      [['--announce', '11'], /--announce must be at most 10/],
     ];
     for (const [argv, message] of cases) {
       const parsed = parseArgs(argv);

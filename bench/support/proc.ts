@@ -49,8 +49,12 @@ function processCpuMicros(pid: number): number {
   return ((utime + stime) / ticksPerSecond) * 1e6;
 }
 
-/** VmRSS of `pid`, in bytes. */
+/** VmRSS of the server's processes (as cpuMicros counts them), in bytes. */
 export function rssBytes(pid: number): number {
+  return serverProcesses(pid).reduce((total, one) => total + processRssBytes(one), 0);
+}
+
+function processRssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (match === null) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) * 1024;

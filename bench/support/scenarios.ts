@@ -10,7 +10,7 @@ import type { BenchServer } from './servers.js';
  */
 
 /** A progress line every 5 s (the load tester gives one a second). */
-const progress = (name: string) => {
+export const progress = (name: string) => {
   let calls = 0;
   return (line: string): void => {
     if (calls++ % 5 === 0) process.stderr.write(`  ${name} ${line}\n`);

@@ -12,6 +12,9 @@ import { z } from 'zod';
  * PostgreSQL, in its own processes, not counted) and the raw uWS baseline.
  */
 
+/** The chat server's ADMIN_TOKEN in the bench (announcements, kills); the raw baseline takes any. */
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
 export interface BenchServer {
   readonly name: string;
   readonly pid: number;
@@ -103,11 +106,14 @@ export async function startChatServer(workers = 1): Promise<BenchServer> {
       RATE_LIMIT_BURST: '1000000',
       IDLE_TIMEOUT_S: '120',
       SLOW_READER_BYTES: String(16 * 1024 * 1024),
+      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     },
     () => rmSync(dataDir, { recursive: true, force: true }),
   );
 }
 
-export function startRawServer(): Promise<BenchServer> {
-  return startProcess('raw uWS', 'dist/bench/support/raw-uws.js', {}, () => {});
+/** `workers` > 1: that many raw processes on one port (raw-cluster.ts), as WORKERS=N for the chat server. */
+export async function startRawServer(workers = 1): Promise<BenchServer> {
+  if (workers === 1) return startProcess('raw uWS', 'dist/bench/support/raw-uws.js', {}, () => {});
+  return startProcess(`raw uWS, ${workers} processes`, 'dist/bench/support/raw-cluster.js', { RAW_WORKERS: String(workers), RAW_PORT: String(await freePort()) }, () => {});
 }

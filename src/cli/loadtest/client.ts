@@ -35,6 +35,8 @@ export interface ClientEvents {
   pushReply(tag: string, status: 'ok' | 'error' | 'timeout', response: Record<string, unknown>): void;
   /** phx_error on our topic: the server restarted our Session. */
   restarted(): void;
+  /** An `announcement` event on our topic (its payload unparsed). */
+  announcement?(payload: Record<string, unknown>): void;
   error(kind: string): void;
   /** Every decoded frame, for tests that compare clients. */
   frame?(frame: Frame): void;
@@ -192,6 +194,8 @@ export class LeanClient {
         return this.onBroadcast(frame.payload);
       case 'phx_reply':
         return this.onReply(frame);
+      case 'announcement':
+        return this.events.announcement?.(frame.payload);
       case 'phx_error':
         if (frame.joinRef !== this.joinRef) return;
         this.joined = false;

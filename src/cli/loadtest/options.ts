@@ -40,6 +40,8 @@ export const optionsSchema = z
     duration: rate('duration', 3_600).default(30),
     ramp: rate('ramp', 100_000).default(1_000),
     'kill-sessions': rate('kill-sessions', 10_000).default(0),
+    announce: count('announce', 0, 10).default(0),
+    'run-id': z.string().regex(/^[a-z0-9]{1,12}$/, '--run-id must be 1 to 12 of a-z 0-9').optional(),
     messages: count('messages', 1, 10_000_000).optional(),
     workers: count('workers', 1, 64).optional(),
     json: z.string().min(1, '--json needs a file name').optional(),
@@ -76,6 +78,12 @@ unique id): nothing lost, nothing twice.
                        through the admin API (needs ADMIN_TOKEN in the
                        environment); the run then fails unless
                        lost = 0 and doubled = 0                      [0]
+  --announce N         after the drain, N announcements through the
+                       admin API (needs ADMIN_TOKEN), each awaited
+                       until every joined socket has it once          [0]
+  --run-id ID          rooms of an earlier run with this id (room:ltID-n),
+                       whose messages are then the joins' history
+                                                       [a new one]
   --workers W          client processes (default: one per 10,000
                        sockets; each stays under its open-files limit)
   --body-bytes B       size of each message body                     [100]

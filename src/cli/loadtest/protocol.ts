@@ -54,6 +54,9 @@ const progressSchema = z.object({
   doubled: n,
   restarts: n,
   rejoins: n,
+  /** Sockets that got an announcement (each counted once per announcement), and the ones that got one again. */
+  announced: n,
+  announceDoubled: n,
   errors: z.record(z.string(), n),
   sendingDone: z.boolean(),
 });
@@ -64,6 +67,8 @@ const reportSchema = z.object({
   connectMs: histogram,
   joinMs: histogram,
   latencyMs: histogram,
+  /** From the announcement's `at` (the server's clock, this machine's) to its arrival. */
+  announceMs: histogram,
   /** room index -> sockets of this worker joined when sending began. */
   members: z.record(z.string(), n),
   /** key -> [room index, outcome]. */

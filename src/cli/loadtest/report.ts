@@ -35,6 +35,16 @@ export interface LoadtestResult {
     readonly doubled: number;
   };
   readonly latencyMs: Quantiles;
+  /** --announce: each made announcement is expected once on every socket joined when it was made. */
+  readonly announcements: {
+    readonly made: number;
+    readonly expected: number;
+    readonly delivered: number;
+    readonly lost: number;
+    readonly doubled: number;
+    /** From the announcement's making to its arrival; max: until the last socket had it. */
+    readonly latencyMs: Quantiles;
+  };
   readonly restarts: { readonly phxErrors: number; readonly rejoins: number; readonly killed: number };
   readonly errors: Record<string, number>;
   readonly serverRssBytes: { readonly before: number | undefined; readonly after: number | undefined };
@@ -62,12 +72,16 @@ interface RunFacts {
   readonly sendingSeconds: number;
   readonly drainSeconds: number;
   readonly killing: boolean;
+  readonly announcements: { readonly made: number; readonly expected: number; readonly errors: readonly string[] };
 }
 
 export function summarize(reports: readonly WorkerReport[], facts: RunFacts): LoadtestResult {
   const connect = new Histogram();
   const join = new Histogram();
   const latency = new Histogram();
+  const announceLatency = new Histogram();
+  let announced = 0;
+  let announceDoubled = 0;
   const members: Record<string, number> = {};
   const deliveries: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -88,6 +102,9 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
     connect.merge(report.connectMs);
     join.merge(report.joinMs);
     latency.merge(report.latencyMs);
+    announceLatency.merge(report.announceMs);
+    announced += report.progress.announced;
+    announceDoubled += report.progress.announceDoubled;
     add(members, report.members);
     add(deliveries, report.deliveries);
     add(errors, report.progress.errors);
@@ -129,7 +146,10 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
   if (doubled > 0) failures.push(`${doubled} deliveries doubled`);
   if (joined < facts.requested) failures.push(`only ${joined} of ${facts.requested} sockets joined`);
   if (facts.killing && facts.killed === 0) failures.push('--kill-sessions was given but no session was killed');
-  for (const error of new Set(facts.killErrors)) failures.push(error);
+  for (const error of new Set([...facts.killErrors, ...facts.announcements.errors])) failures.push(error);
+  const announceLost = Math.max(0, facts.announcements.expected - announced);
+  if (announceLost > 0) failures.push(`${announceLost} announcement deliveries lost`);
+  if (announceDoubled > 0) failures.push(`${announceDoubled} announcement deliveries doubled`);
   const sentCount = Object.keys(sent).length;
   return {
     sockets: { requested: facts.requested, joined, joinFailures },
@@ -137,6 +157,14 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
     joinMs: quantiles(join),
     messages: { sent: sentCount, accepted, refused, refusedReasons, unanswered, skipped, expectedDeliveries: expected, delivered, lost, doubled },
     latencyMs: quantiles(latency),
+    announcements: {
+      made: facts.announcements.made,
+      expected: facts.announcements.expected,
+      delivered: announced,
+      lost: announceLost,
+      doubled: announceDoubled,
+      latencyMs: quantiles(announceLatency),
+    },
     restarts: { phxErrors, rejoins, killed: facts.killed },
     errors,
     serverRssBytes: { before: facts.rssBefore, after: facts.rssAfter },
@@ -168,6 +196,13 @@ export function formatTable(result: LoadtestResult): string {
     ['doubled', int(m.doubled)],
     ['fan-out latency ms p50 / p90', `${ms(result.latencyMs.p50)} / ${ms(result.latencyMs.p90)}`],
     ['fan-out latency ms p99 / max', `${ms(result.latencyMs.p99)} / ${ms(result.latencyMs.max)}`],
+    ...(result.announcements.made === 0
+      ? []
+      : ([
+          ['announcements made / expected', `${int(result.announcements.made)} / ${int(result.announcements.expected)}`],
+          ['  delivered / lost / doubled', `${int(result.announcements.delivered)} / ${int(result.announcements.lost)} / ${int(result.announcements.doubled)}`],
+          ['  latency ms p50 / p99 / max', `${ms(result.announcements.latencyMs.p50)} / ${ms(result.announcements.latencyMs.p99)} / ${ms(result.announcements.latencyMs.max)}`],
+        ] as Array<[string, string]>)),
     ['server RSS before / after', `${mib(result.serverRssBytes.before)} / ${mib(result.serverRssBytes.after)}`],
     ['restarts seen (phx_error) / rejoins', `${int(result.restarts.phxErrors)} / ${int(result.restarts.rejoins)}`],
     ['sessions killed', int(result.restarts.killed)],

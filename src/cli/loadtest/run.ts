@@ -5,7 +5,7 @@ import { layoutWorkers, openFilesLimit, sourceAddresses } from './limits.js';
 import type { LoadtestOptions } from './options.js';
 import { fromWorkerSchema, type Plan, type Progress, type ToWorker, type WorkerReport } from './protocol.js';
 import { summarize, type LoadtestResult } from './report.js';
-import { killSessions, residentBytes } from './server-api.js';
+import { announce, killSessions, residentBytes } from './server-api.js';
 
 /**
  * The parent of a load test: lays out workers, drives them through the phases
@@ -18,9 +18,11 @@ interface RunHooks {
   onJoined?(): Promise<void> | void;
   /** Sending is over and deliveries have stopped; sockets are still open. */
   onDrained?(): Promise<void> | void;
+  /** The --announce announcements have reached every socket, or stopped coming. */
+  onAnnounced?(): Promise<void> | void;
   /** A progress line, about once a second. */
   onProgress?(line: string): void;
-  /** The admin token for --kill-sessions (default: ADMIN_TOKEN from the environment). */
+  /** The admin token for --kill-sessions and --announce (default: ADMIN_TOKEN from the environment). */
   adminToken?: string;
 }
 
@@ -96,11 +98,11 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
   const layout = layoutWorkers(options.sockets, options.workers, openFilesLimit());
   if (!layout.ok) throw new Error(layout.error);
   const adminToken = hooks.adminToken ?? process.env['ADMIN_TOKEN'];
-  if (options['kill-sessions'] > 0 && (adminToken === undefined || adminToken === '')) {
-    throw new Error('--kill-sessions needs the admin token: set ADMIN_TOKEN to the server\'s ADMIN_TOKEN');
+  if ((options['kill-sessions'] > 0 || options.announce > 0) && (adminToken === undefined || adminToken === '')) {
+    throw new Error(`--${options.announce > 0 ? 'announce' : 'kill-sessions'} needs the admin token: set ADMIN_TOKEN to the server's ADMIN_TOKEN`);
   }
   const { httpUrl, wsUrl, host } = endpoints(options.url);
-  const runId = randomBytes(3).toString('hex');
+  const runId = options['run-id'] ?? randomBytes(3).toString('hex');
   const rssBefore = await residentBytes(httpUrl);
   const workers = Array.from({ length: layout.workers }, () => spawnWorker(layout.raiseSoftLimitTo));
   const fatal = (): string | undefined => workers.find((w) => w.fatal !== undefined)?.fatal;
@@ -185,6 +187,21 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
     }
     const drainSeconds = (performance.now() - drainStart) / 1_000;
     await hooks.onDrained?.();
+    phase = 'announce';
+    const announcements = { made: 0, expected: 0, errors: [] as string[] };
+    for (let k = 0; k < options.announce && adminToken !== undefined; k++) {
+      const before = sum(workers, 'announced');
+      const expected = sum(workers, 'joined');
+      const made = await announce(httpUrl, adminToken, `loadtest ${runId} announcement ${k + 1}`);
+      if (!made.ok) {
+        announcements.errors.push(made.error);
+        break;
+      }
+      announcements.made += 1;
+      announcements.expected += expected;
+      await quiet(() => sum(workers, 'announced') - before >= expected, () => sum(workers, 'announced'));
+    }
+    await hooks.onAnnounced?.();
     const rssAfter = await residentBytes(httpUrl);
 
     phase = 'report';
@@ -208,6 +225,7 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
         sendingSeconds,
         drainSeconds,
         killing: options['kill-sessions'] > 0,
+        announcements,
       },
     );
   } finally {
@@ -222,4 +240,19 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
 /** N messages over S senders, as evenly as it goes: sender index -> count. */
 function quotaPerSender(messages: number, senders: number): Record<string, number> {
   return Object.fromEntries(Array.from({ length: senders }, (_, i) => [String(i), Math.floor(messages / senders) + (i < messages % senders ? 1 : 0)]));
+}
+
+/** Until `done`, or until `count` has not moved for QUIET_MS (what was coming has come), at most MAX_DRAIN_MS. */
+async function quiet(done: () => boolean, count: () => number): Promise<void> {
+  const start = performance.now();
+  let last = count();
+  let lastChange = start;
+  while (!done() && performance.now() - lastChange < QUIET_MS && performance.now() - start < MAX_DRAIN_MS) {
+    await sleep(50);
+    const now = count();
+    if (now !== last) {
+      last = now;
+      lastChange = performance.now();
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * What the load tester asks the server over HTTP: its memory (GET /metrics,
- * Prometheus text from prom-client) and random session kills (the admin API).
+ * Prometheus text from prom-client), random session kills and announcements (the admin API).
  * Both are optional features of the server: an absent one is "n/a", not a crash.
  */
 
@@ -41,5 +41,24 @@ export async function killSessions(httpUrl: string, token: string, count: number
     return parsed.success ? { ok: true, killed: parsed.data.killed.length } : { ok: false, error: 'kill reply has an unexpected shape' };
   } catch (cause) {
     return { ok: false, error: `kill request failed: ${cause instanceof Error ? cause.message : String(cause)}` };
+  }
+}
+
+const announceReply = z.object({ announced: z.object({ id: z.string() }) });
+
+/** POST /admin/announce?body=... with the bearer token; the announcement's id. */
+export async function announce(httpUrl: string, token: string, body: string): Promise<{ ok: true; id: string } | { ok: false; error: string }> {
+  try {
+    const res = await fetch(`${httpUrl}/admin/announce?body=${encodeURIComponent(body)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    const text = await res.text();
+    if (!res.ok) return { ok: false, error: `announce answered ${res.status}: ${text.slice(0, 200)}` };
+    const parsed = announceReply.safeParse(JSON.parse(text));
+    return parsed.success ? { ok: true, id: parsed.data.announced.id } : { ok: false, error: 'announce reply has an unexpected shape' };
+  } catch (cause) {
+    return { ok: false, error: `announce request failed: ${cause instanceof Error ? cause.message : String(cause)}` };
   }
 }

@@ -5,6 +5,7 @@
  * second and a full report when asked. Workers are processes, not threads,
  * because the open-files limit is per process.
  */
+import { z } from 'zod';
 import { LeanClient, type ClientEvents } from './client.js';
 import type { Message } from './frames.js';
 import { Histogram } from './histogram.js';
@@ -40,12 +41,16 @@ const progress: Progress = {
   doubled: 0,
   restarts: 0,
   rejoins: 0,
+  announced: 0,
+  announceDoubled: 0,
   errors: {},
   sendingDone: false,
 };
 const connectMs = new Histogram();
 const joinMs = new Histogram();
 const latencyMs = new Histogram();
+const announceMs = new Histogram();
+const announcementSchema = z.object({ id: z.string(), at: z.number() });
 const members: Record<string, number> = {};
 const sentMessages: Record<string, [number, 'ok' | 'error' | 'timeout']> = {};
 const deliveries: Record<string, number> = {};
@@ -115,6 +120,7 @@ function sendClosedLoop(sender: Sender): void {
 
 function events(index: number, client: () => LeanClient): ClientEvents {
   let settled = false;
+  let heard: Set<string> | undefined;
   const settle = (): void => {
     if (settled) return;
     settled = true;
@@ -158,6 +164,18 @@ function events(index: number, client: () => LeanClient): ClientEvents {
     },
     restarted: () => {
       progress.restarts += 1;
+    },
+    announcement: (payload) => {
+      const announcement = announcementSchema.safeParse(payload);
+      if (!announcement.success) return countError('bad_announcement');
+      heard ??= new Set();
+      if (heard.has(announcement.data.id)) {
+        progress.announceDoubled += 1;
+        return;
+      }
+      heard.add(announcement.data.id);
+      progress.announced += 1;
+      announceMs.record(Math.max(0, Date.now() - announcement.data.at));
     },
     error: (kind) => {
       countError(kind);
@@ -247,6 +265,7 @@ function report(): void {
       connectMs: connectMs.toJSON(),
       joinMs: joinMs.toJSON(),
       latencyMs: latencyMs.toJSON(),
+      announceMs: announceMs.toJSON(),
       members,
       sentMessages,
       deliveries,
