@@ -13,12 +13,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import { largeRoom, type LargeRoomFigures } from './support/large-room.js';
 import { scale, type ScaleFigures } from './support/scale.js';
 import { capacity, fanout, persistence, progress, type CapacityFigures, type FanoutFigures, type PersistenceFigures } from './support/scenarios.js';
 import { startChatServer, startRawServer, type BenchServer } from './support/servers.js';
 import { markdownTable, type Row } from './support/table.js';
 
-const SCENARIOS = ['fanout', 'capacity', 'persistence', 'two-nodes', 'scale'] as const;
+const SCENARIOS = ['fanout', 'capacity', 'persistence', 'two-nodes', 'scale', 'large-room'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const valueOf = (flag: string): string | undefined => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
 const args = z
@@ -44,8 +45,8 @@ const { quick } = args.data;
 const only = new Set<Scenario>(args.data.only);
 
 const size = quick
-  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], capacityIdleMs: 10_000, members: 20, persistSeconds: 3, scale: { sockets: 2_000, workers: 2, ramp: 1_100, seconds: 5 } }
-  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], capacityIdleMs: 90_000, members: 100, persistSeconds: 10, scale: { sockets: 100_000, workers: 6, ramp: 1_100, seconds: 30 } };
+  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], capacityIdleMs: 10_000, members: 20, persistSeconds: 3, scale: { sockets: 2_000, workers: 2, ramp: 1_100, seconds: 5 }, largeRoom: [600, 1_500] }
+  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], capacityIdleMs: 90_000, members: 100, persistSeconds: 10, scale: { sockets: 100_000, workers: 6, ramp: 1_100, seconds: 30 }, largeRoom: [5_000, 20_000] };
 
 interface Figures {
   paced: FanoutFigures | undefined;
@@ -115,6 +116,13 @@ const chat = await measure(() => startChatServer());
 const twoNodes = only.has('two-nodes')
   ? await attempt('chat, 2 nodes fan-out 5/s', () => withServer(() => startChatServer(2), (server) => fanout(server, size.fanoutSockets, size.fanoutMessages, 5)))
   : undefined;
+// One room filled across two processes of each server, each size on a fresh start.
+const largeRooms: Array<{ chat: LargeRoomFigures | undefined; raw: LargeRoomFigures | undefined }> = [];
+for (const sockets of only.has('large-room') ? size.largeRoom : []) {
+  const fill = (start: () => Promise<BenchServer>) =>
+    withServer(start, (server) => attempt(`${server.name} large room ${sockets}`, () => largeRoom(server, sockets, progress(`${server.name} large room ${sockets}`))));
+  largeRooms.push({ raw: await fill(() => startRawServer(2)), chat: await fill(() => startChatServer(2)) });
+}
 const rawScale = only.has('scale') ? await measureScale(startRawServer) : undefined;
 const chatScale = only.has('scale') ? await measureScale(startChatServer) : undefined;
 
@@ -218,11 +226,44 @@ const scaleRows: Row[] = [
   { figure: 'scale: broadcast to all: until the last socket ms', chat: chatScale?.broadcast.lastMs, raw: rawScale?.broadcast.lastMs, unit: 'ms' },
   { figure: 'scale: broadcast to all: server CPU us/delivery', chat: chatScale?.broadcast.cpuUsPerDelivery, raw: rawScale?.broadcast.cpuUsPerDelivery, unit: 'us' },
 ];
+const [smallRoom, bigRoom] = [largeRooms[0], largeRooms[largeRooms.length - 1]];
+const [smallSize, bigSize] = [size.largeRoom[0] ?? 0, size.largeRoom[size.largeRoom.length - 1] ?? 0];
+const kib = (bytes: number | undefined): number | undefined => (bytes === undefined ? undefined : bytes / 1024);
+const largeRoomRows: Row[] = [
+  {
+    figure: `large room: members joined (${bigSize.toLocaleString('en-US')} in one room, 2 processes, 250 joins/s)`,
+    chat: bigRoom?.chat?.joined,
+    raw: bigRoom?.raw?.joined,
+    unit: 'int',
+    goal: { text: `all ${bigSize.toLocaleString('en-US')}`, met: bigRoom?.chat === undefined ? undefined : bigRoom.chat.joined >= bigSize },
+  },
+  { figure: 'large room: join latency p99 ms', chat: bigRoom?.chat?.joinP99Ms, raw: bigRoom?.raw?.joinP99Ms, unit: 'ms' },
+  { figure: `large room: presence KiB received per member, room of ${smallSize.toLocaleString('en-US')}`, chat: kib(smallRoom?.chat?.presenceBytesPerMember), raw: kib(smallRoom?.raw?.presenceBytesPerMember), unit: 'kib' },
+  {
+    figure: `large room: presence KiB received per member, room of ${bigSize.toLocaleString('en-US')}`,
+    chat: kib(bigRoom?.chat?.presenceBytesPerMember),
+    raw: kib(bigRoom?.raw?.presenceBytesPerMember),
+    unit: 'kib',
+    goal: {
+      text: `O(N) in all: per member <= 1.5x the ${smallSize.toLocaleString('en-US')} room's`,
+      met: ratioAtMost(bigRoom?.chat?.presenceBytesPerMember, smallRoom?.chat?.presenceBytesPerMember, 1.5),
+    },
+  },
+  { figure: 'large room: server RSS MiB at the peak of the fill (both processes)', chat: bigRoom?.chat?.peakRssMiB, raw: bigRoom?.raw?.peakRssMiB, unit: 'int' },
+  { figure: 'large room: server RSS KiB/session after the fill', chat: bigRoom?.chat?.rssPerSessionKiB, raw: bigRoom?.raw?.rssPerSessionKiB, unit: 'kib' },
+  {
+    figure: 'large room: lost + doubled',
+    chat: bigRoom?.chat === undefined ? undefined : bigRoom.chat.lost + bigRoom.chat.doubled,
+    raw: bigRoom?.raw === undefined ? undefined : bigRoom.raw.lost + bigRoom.raw.doubled,
+    unit: 'int',
+  },
+];
 const rows: Row[] = [
   ...(only.has('fanout') ? fanoutRows : []),
   ...(only.has('capacity') ? capacityRows : []),
   ...(only.has('persistence') ? persistenceRows : []),
   ...(only.has('scale') ? scaleRows : []),
+  ...(only.has('large-room') ? largeRoomRows : []),
 ];
 
 // Two nodes next to one: both the chat server, in the same run.
@@ -238,7 +279,7 @@ const table = [
   ...(only.has('two-nodes') ? [`two nodes (WORKERS=2: two processes on one port and one database, CLUSTER over LISTEN/NOTIFY) next to one:\n\n${markdownTable(twoNodeRows, ['two nodes', 'one node'])}`] : []),
 ].join('\n\n');
 process.stdout.write(`\nnpm run bench${quick ? ' --quick' : ''} (${new Date().toISOString().slice(0, 10)}, node ${process.version}, uWS ${[...builds].join(' and ')}, ${Math.round((Date.now() - started) / 1000)} s)\n\n${table}\n`);
-if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, twoNodes, rawScale, chatScale, rows, twoNodeRows }, null, 2)}\n`);
+if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, twoNodes, rawScale, chatScale, largeRooms, rows, twoNodeRows }, null, 2)}\n`);
 const missed = rows.filter((row) => row.goal?.met !== true && row.goal !== undefined).map((row) => row.figure);
 if (failures.length > 0) process.stdout.write(`\nscenarios that failed (n/a above):\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
 if (missed.length > 0) process.stdout.write(`\ngoals missed or not measured: ${missed.join('; ')}\n`);

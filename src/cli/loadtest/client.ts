@@ -37,6 +37,8 @@ export interface ClientEvents {
   restarted(): void;
   /** An `announcement` event on our topic (its payload unparsed). */
   announcement?(payload: Record<string, unknown>): void;
+  /** A presence frame (state, diff or summary) of this many bytes, parsed or not. */
+  presence?(bytes: number): void;
   error(kind: string): void;
   /** Every decoded frame, for tests that compare clients. */
   frame?(frame: Frame): void;
@@ -69,7 +71,7 @@ interface ClientOptions {
 const FINAL_JOIN_ERRORS = new Set(['invalid_params', 'username_taken', 'unmatched topic']);
 const JOIN_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000];
 /** The header of a presence frame: [join_ref, null, topic, "presence_...", */
-const PRESENCE_HEADER = /^\[(?:null|"[^"]*"),null,"[^"]*","presence_(?:state|diff)",/;
+const PRESENCE_HEADER = /^\[(?:null|"[^"]*"),null,"[^"]*","presence_(?:state|diff|summary)",/;
 
 interface Pending {
   readonly tag: string;
@@ -183,7 +185,10 @@ export class LeanClient {
   }
 
   private onText(text: string): void {
-    if (this.options.parsePresence !== true && PRESENCE_HEADER.test(text.slice(0, 160))) return;
+    if (PRESENCE_HEADER.test(text.slice(0, 160))) {
+      this.events.presence?.(Buffer.byteLength(text));
+      if (this.options.parsePresence !== true) return;
+    }
     const frame = decode(text);
     if (typeof frame === 'string') return this.events.error('bad_frame');
     this.events.frame?.(frame);

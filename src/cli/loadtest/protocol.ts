@@ -57,6 +57,9 @@ const progressSchema = z.object({
   /** Sockets that got an announcement (each counted once per announcement), and the ones that got one again. */
   announced: n,
   announceDoubled: n,
+  /** Presence frames received, and their bytes. */
+  presenceFrames: n,
+  presenceBytes: n,
   errors: z.record(z.string(), n),
   sendingDone: z.boolean(),
 });

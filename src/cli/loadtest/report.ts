@@ -45,6 +45,8 @@ export interface LoadtestResult {
     /** From the announcement's making to its arrival; max: until the last socket had it. */
     readonly latencyMs: Quantiles;
   };
+  /** Presence frames (presence_state, presence_diff, presence_summary) every socket received, in all. */
+  readonly presence: { readonly frames: number; readonly bytes: number };
   readonly restarts: { readonly phxErrors: number; readonly rejoins: number; readonly killed: number };
   readonly errors: Record<string, number>;
   readonly serverRssBytes: { readonly before: number | undefined; readonly after: number | undefined };
@@ -81,6 +83,8 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
   const latency = new Histogram();
   const announceLatency = new Histogram();
   let announced = 0;
+  let presenceFrames = 0;
+  let presenceBytes = 0;
   let announceDoubled = 0;
   const members: Record<string, number> = {};
   const deliveries: Record<string, number> = {};
@@ -104,6 +108,8 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
     latency.merge(report.latencyMs);
     announceLatency.merge(report.announceMs);
     announced += report.progress.announced;
+    presenceFrames += report.progress.presenceFrames;
+    presenceBytes += report.progress.presenceBytes;
     announceDoubled += report.progress.announceDoubled;
     add(members, report.members);
     add(deliveries, report.deliveries);
@@ -165,6 +171,7 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
       doubled: announceDoubled,
       latencyMs: quantiles(announceLatency),
     },
+    presence: { frames: presenceFrames, bytes: presenceBytes },
     restarts: { phxErrors, rejoins, killed: facts.killed },
     errors,
     serverRssBytes: { before: facts.rssBefore, after: facts.rssAfter },
@@ -203,6 +210,7 @@ export function formatTable(result: LoadtestResult): string {
           ['  delivered / lost / doubled', `${int(result.announcements.delivered)} / ${int(result.announcements.lost)} / ${int(result.announcements.doubled)}`],
           ['  latency ms p50 / p99 / max', `${ms(result.announcements.latencyMs.p50)} / ${ms(result.announcements.latencyMs.p99)} / ${ms(result.announcements.latencyMs.max)}`],
         ] as Array<[string, string]>)),
+    ['presence frames / bytes received', `${int(result.presence.frames)} / ${mib(result.presence.bytes)}`],
     ['server RSS before / after', `${mib(result.serverRssBytes.before)} / ${mib(result.serverRssBytes.after)}`],
     ['restarts seen (phx_error) / rejoins', `${int(result.restarts.phxErrors)} / ${int(result.restarts.rejoins)}`],
     ['sessions killed', int(result.restarts.killed)],

@@ -43,6 +43,8 @@ const progress: Progress = {
   rejoins: 0,
   announced: 0,
   announceDoubled: 0,
+  presenceFrames: 0,
+  presenceBytes: 0,
   errors: {},
   sendingDone: false,
 };
@@ -164,6 +166,10 @@ function events(index: number, client: () => LeanClient): ClientEvents {
     },
     restarted: () => {
       progress.restarts += 1;
+    },
+    presence: (bytes) => {
+      progress.presenceFrames += 1;
+      progress.presenceBytes += bytes;
     },
     announcement: (payload) => {
       const announcement = announcementSchema.safeParse(payload);
