@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { parseConfig } from '../src/config.js';
 import { RECENT_LIMIT, RecentNames, RoomSizes, summaryIntervalMs, type Mode, type Summary } from '../src/presence/room-size.js';
 
 /**
@@ -187,5 +188,18 @@ describe('room size: full vs large presence', () => {
     assert.deepEqual(names.list(), ['b', 'd', 'c']);
     names.remove('d');
     assert.deepEqual(names.list(), ['b', 'c']);
+  });
+});
+
+describe('PRESENCE_FULL_LIMIT', () => {
+  it('defaults to 1,000; a value that is not a positive integer is refused, naming the variable', () => {
+    const parsed = parseConfig({});
+    assert.ok(parsed.ok);
+    assert.equal(parsed.value.PRESENCE_FULL_LIMIT, 1_000);
+    for (const bad of ['0', '-5', '2.5', 'many']) {
+      const refused = parseConfig({ PRESENCE_FULL_LIMIT: bad });
+      assert.ok(!refused.ok, bad);
+      assert.deepEqual(refused.error.map((e) => e.variable), ['PRESENCE_FULL_LIMIT'], bad);
+    }
   });
 });

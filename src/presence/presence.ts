@@ -51,7 +51,7 @@ type PresenceProtocol = { readonly call: Call; readonly cast: Cast; readonly inf
 interface Sizing {
   readonly prefix: string;
   readonly sizes: RoomSizes;
-  /** With CLUSTER=1: who spoke since the last flush, per topic, for the other nodes (bounded like a summary's list). */
+  /** With CLUSTER=1: who spoke here since the last flush, per topic, for the other nodes. */
   readonly unshipped: Map<string, RecentNames>;
   /** The one timer for due summaries, and when it fires. */
   timer: { readonly at: number; readonly handle: NodeJS.Timeout } | undefined;
@@ -127,10 +127,26 @@ function sendSummaries(sizing: Sizing, self: Pid<PresenceProtocol>): void {
   scheduleSummaries(sizing, self, now);
 }
 
-/** Records a speaker who is online in the room (a message may come just after its sender left). */
-function spoke(state: State, sizing: Sizing, { topic, key }: Speaker): void {
-  if (!topic.startsWith(sizing.prefix) || !state.tracker.hasKey(topic, key)) return;
+/** Records a speaker who is online in the room (a message may come just after its sender left); whether it was. */
+function spoke(state: State, sizing: Sizing, { topic, key }: Speaker): boolean {
+  if (!topic.startsWith(sizing.prefix) || !state.tracker.hasKey(topic, key)) return false;
   sizing.sizes.spoke(topic, key);
+  return true;
+}
+
+/**
+ * Speakers go to the other nodes too, or a joiner there would not see who
+ * spoke here. Small rooms' as well: a room that grows large has its speakers
+ * on every node. At most one message per flush window, of at most 20 names a
+ * room, whatever the message rate.
+ */
+function unshipped(sizing: Sizing, { topic, key }: Speaker): void {
+  let names = sizing.unshipped.get(topic);
+  if (names === undefined) {
+    names = new RecentNames();
+    sizing.unshipped.set(topic, names);
+  }
+  names.add(key);
 }
 
 function shipSpeakers(sizing: Sizing, replication: Replication, self: Pid): void {
@@ -240,14 +256,9 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
   handleCast(message, state, ctx) {
     const { sizing } = state;
     if (sizing === undefined) return state;
-    spoke(state, sizing, message);
-    if (state.replication !== undefined && message.topic.startsWith(sizing.prefix)) {
-      let names = sizing.unshipped.get(message.topic);
-      if (names === undefined) {
-        names = new RecentNames();
-        sizing.unshipped.set(message.topic, names);
-      }
-      names.add(message.key);
+    if (!spoke(state, sizing, message)) return state;
+    if (state.replication !== undefined) {
+      unshipped(sizing, message);
       scheduleFlush(state, ctx.self);
     }
     scheduleSummaries(sizing, ctx.self, Date.now());
