@@ -21,7 +21,7 @@ import { repoSpec, type RepoArgs } from './repo/repo.js';
  *   ├── database       without DATABASE_URL: one_for_one supervisor of the embedded PostgreSQL (restarted without the rest)
  *   ├── repo           postgres.js pool; migrations at start; group commit
  *   ├── pubsub         topic -> subscribers; socket fastlane; CLUSTER=1: across nodes over LISTEN/NOTIFY
- *   ├── presence       who is online per topic; merged presence_diff broadcasts; CLUSTER=1: replicated
+ *   ├── presence       who is online per topic; merged presence_diff broadcasts, summaries for large rooms; CLUSTER=1: replicated
  *   └── endpoint       uWS listen socket, HTTP routes
  */
 const GAP = 'broadcasts from other nodes were lost while LISTEN was down; rejoin and catch up';
@@ -54,6 +54,7 @@ function children(config: Config, databaseUrl: string, nodeName: string, databas
     presenceSpec({
       node: nodeName,
       batchMs: config.PRESENCE_BATCH_MS,
+      sizing: { prefix: Messages.ROOM_PREFIX, fullLimit: config.PRESENCE_FULL_LIMIT },
       ...(config.CLUSTER ? { cluster: { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, timeoutMs: config.NODE_TIMEOUT_MS } } : {}),
     }),
     endpointSpec({ config, nodeName, startedAt }),

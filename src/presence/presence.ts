@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   call,
+  cast,
   monitor,
   name,
   send,
@@ -13,8 +14,9 @@ import {
 import { err, ok, type Result } from '../../supervision/result.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
-import { DiffBatch, type PresenceMeta, type PresenceState } from './diff.js';
-import { REPLICATION_TOPIC, Replication, type ReplicationMessage } from './replication.js';
+import { DiffBatch, type PresenceDiff, type PresenceMeta, type PresenceState } from './diff.js';
+import { REPLICATION_TOPIC, Replication, type ReplicationMessage, type Speaker } from './replication.js';
+import { RecentNames, RoomSizes, type Summary } from './room-size.js';
 import { TrackerState, type MetaInput, type TopicDiffs } from './state.js';
 
 /**
@@ -23,6 +25,11 @@ import { TrackerState, type MetaInput, type TopicDiffs } from './state.js';
  * reason its entries leave. Changes go out as `presence_diff` broadcasts on the
  * topic, merged over a short window so a join storm of thousands becomes one
  * frame per window per client.
+ *
+ * Rooms past a size (see room-size.ts) get a `presence_summary` instead: the
+ * count and the recent speakers, at an interval that grows with the room.
+ * Every node holds every node's entries, so each decides a room's mode from
+ * the whole cluster's count, and tells its own subscribers only.
  */
 
 type Call =
@@ -31,11 +38,24 @@ type Call =
   | { readonly type: 'untrack'; readonly owner: Pid; readonly topic: string; readonly key: string }
   | { readonly type: 'list'; readonly topic: string }
   | { readonly type: 'list_json'; readonly topic: string }
-  | { readonly type: 'metas'; readonly topic: string; readonly key: string };
+  | { readonly type: 'metas'; readonly topic: string; readonly key: string }
+  | { readonly type: 'join_state'; readonly topic: string };
 
-type Info = { readonly type: 'flush' } | { readonly type: 'heartbeat' } | Broadcast;
+type Cast = { readonly type: 'spoke'; readonly topic: string; readonly key: string };
 
-type PresenceProtocol = { readonly call: Call; readonly cast: never; readonly info: Info };
+type Info = { readonly type: 'flush' } | { readonly type: 'heartbeat' } | { readonly type: 'summaries' } | Broadcast;
+
+type PresenceProtocol = { readonly call: Call; readonly cast: Cast; readonly info: Info };
+
+/** Sized topics: those starting with `prefix` (rooms) go large past `fullLimit` keys. */
+interface Sizing {
+  readonly prefix: string;
+  readonly sizes: RoomSizes;
+  /** With CLUSTER=1: who spoke here since the last flush, per topic, for the other nodes. */
+  readonly unshipped: Map<string, RecentNames>;
+  /** The one timer for due summaries, and when it fires. */
+  timer: { readonly at: number; readonly handle: NodeJS.Timeout } | undefined;
+}
 
 interface State {
   readonly tracker: TrackerState;
@@ -43,6 +63,7 @@ interface State {
   readonly batches: Map<string, DiffBatch>;
   readonly owners: Set<number>;
   readonly batchMs: number;
+  readonly sizing: Sizing | undefined;
   flushScheduled: boolean;
 }
 
@@ -52,7 +73,15 @@ interface PresenceArgs {
   readonly batchMs: number;
   /** Replicate over PubSub to the other nodes (CLUSTER=1); a node unheard for timeoutMs is dropped. */
   readonly cluster?: { readonly heartbeatMs: number; readonly timeoutMs: number };
+  /** Topics starting with `prefix` with more than `fullLimit` distinct keys get summaries instead of full presence. */
+  readonly sizing?: { readonly prefix: string; readonly fullLimit: number };
 }
+
+/** The event of each kind of presence push. */
+export const PresenceEvent = { state: 'presence_state', diff: 'presence_diff', summary: 'presence_summary' } as const;
+
+/** What a join into a topic gets: the full state, or a large room's summary; `json` is the payload. */
+export type JoinState = { readonly event: (typeof PresenceEvent)['state' | 'summary']; readonly json: string };
 
 const PRESENCE = name<PresenceProtocol>('presence');
 
@@ -62,15 +91,85 @@ const ownerId = (pid: Pid): string => String(pid.id);
 function flushTopic(state: State, topic: string): void {
   const batch = state.batches.get(topic);
   state.batches.delete(topic);
-  if (batch !== undefined && !batch.isEmpty()) PubSub.localBroadcast(topic, 'presence_diff', batch.take());
+  if (batch !== undefined && !batch.isEmpty()) PubSub.localBroadcast(topic, PresenceEvent.diff, batch.take());
+}
+
+const summaryPayload = (summary: Summary) => ({ count: summary.count, recent: [...summary.recent] });
+
+/**
+ * A sized topic's change: counted, and its members told if the room switched.
+ * Answers whether the diff still goes out (the room is small). Switching, the
+ * pending diffs are dropped: the summary replaces them, or the state holds them.
+ */
+function sized(state: State, sizing: Sizing, topic: string, diff: PresenceDiff, now: number): boolean {
+  for (const key of Object.keys(diff.leaves)) if (!state.tracker.hasKey(topic, key)) sizing.sizes.left(topic, key);
+  const change = sizing.sizes.counted(topic, state.tracker.keyCount(topic));
+  if (change !== undefined) state.batches.delete(topic);
+  if (change === 'to_large') PubSub.localBroadcast(topic, PresenceEvent.summary, summaryPayload(sizing.sizes.broadcast(topic, now)));
+  // One O(N) frame per member, once per crossing back down (hysteresis makes that rare): phoenix.js starts over from it.
+  if (change === 'to_full') PubSub.localBroadcast(topic, PresenceEvent.state, state.tracker.list(topic));
+  return change === undefined && sizing.sizes.mode(topic) === 'full';
+}
+
+function scheduleSummaries(sizing: Sizing, self: Pid<PresenceProtocol>, now: number): void {
+  const next = sizing.sizes.nextDue();
+  if (next === undefined || (sizing.timer !== undefined && sizing.timer.at <= next)) return;
+  if (sizing.timer !== undefined) clearTimeout(sizing.timer.handle);
+  // Unref'd: up to count/1000 s away, it must not keep a stopping node alive (sending to a stopped actor is a no-op).
+  const handle = setTimeout(() => send(self, { type: 'summaries' }), Math.max(0, next - now)).unref();
+  sizing.timer = { at: next, handle };
+}
+
+function sendSummaries(sizing: Sizing, self: Pid<PresenceProtocol>): void {
+  sizing.timer = undefined;
+  const now = Date.now();
+  for (const topic of sizing.sizes.due(now)) PubSub.localBroadcast(topic, PresenceEvent.summary, summaryPayload(sizing.sizes.broadcast(topic, now)));
+  scheduleSummaries(sizing, self, now);
+}
+
+/** Records a speaker who is online in the room (a message may come just after its sender left); whether it was. */
+function spoke(state: State, sizing: Sizing, { topic, key }: Speaker): boolean {
+  if (!topic.startsWith(sizing.prefix) || !state.tracker.hasKey(topic, key)) return false;
+  sizing.sizes.spoke(topic, key);
+  return true;
+}
+
+/**
+ * Speakers go to the other nodes too, or a joiner there would not see who
+ * spoke here. Small rooms' as well: a room that grows large has its speakers
+ * on every node. At most one message per flush window, of at most 20 names a
+ * room, whatever the message rate.
+ */
+function unshipped(sizing: Sizing, { topic, key }: Speaker): void {
+  let names = sizing.unshipped.get(topic);
+  if (names === undefined) {
+    names = new RecentNames();
+    sizing.unshipped.set(topic, names);
+  }
+  names.add(key);
+}
+
+function shipSpeakers(sizing: Sizing, replication: Replication, self: Pid): void {
+  const speakers = [...sizing.unshipped].flatMap(([topic, names]) => [...names.list()].reverse().map((key) => ({ topic, key })));
+  sizing.unshipped.clear();
+  replicate(replication.spoke(speakers), self);
 }
 
 function replicate(message: ReplicationMessage | undefined, self: Pid): void {
   if (message !== undefined) PubSub.broadcastFrom(self, REPLICATION_TOPIC, message.type, message);
 }
 
+function scheduleFlush(state: State, self: Pid<PresenceProtocol>): void {
+  if (state.flushScheduled) return;
+  state.flushScheduled = true;
+  setTimeout(() => send(self, { type: 'flush' }), state.batchMs);
+}
+
 function collect(state: State, diffs: TopicDiffs, self: Pid<PresenceProtocol>): void {
+  const now = Date.now();
+  const { sizing } = state;
   for (const [topic, diff] of diffs) {
+    if (sizing !== undefined && topic.startsWith(sizing.prefix) && !sized(state, sizing, topic, diff, now)) continue;
     let batch = state.batches.get(topic);
     if (batch === undefined) {
       batch = new DiffBatch();
@@ -78,10 +177,9 @@ function collect(state: State, diffs: TopicDiffs, self: Pid<PresenceProtocol>): 
     }
     batch.add(diff);
   }
-  if (diffs.size > 0 && !state.flushScheduled) {
-    state.flushScheduled = true;
-    setTimeout(() => send(self, { type: 'flush' }), state.batchMs);
-  }
+  // Also when no diff goes out: the replication delta goes with the flush.
+  if (diffs.size > 0) scheduleFlush(state, self);
+  if (sizing !== undefined) scheduleSummaries(sizing, self, now);
 }
 
 const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
@@ -102,6 +200,10 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
       batches: new Map(),
       owners: new Set(),
       batchMs: args.batchMs,
+      sizing:
+        args.sizing === undefined
+          ? undefined
+          : { prefix: args.sizing.prefix, sizes: new RoomSizes(args.sizing.fullLimit), unshipped: new Map(), timer: undefined },
       flushScheduled: false,
     };
   },
@@ -140,13 +242,37 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
         return { state, reply: state.tracker.listJson(message.topic) };
       case 'metas':
         return { state, reply: state.tracker.metas(message.topic, message.key) };
+      case 'join_state': {
+        const { sizing } = state;
+        if (sizing !== undefined && sizing.sizes.mode(message.topic) === 'large') {
+          const summary = sizing.sizes.summary(message.topic);
+          return { state, reply: { event: PresenceEvent.summary, json: JSON.stringify(summaryPayload(summary)) } };
+        }
+        flushTopic(state, message.topic);
+        return { state, reply: { event: PresenceEvent.state, json: state.tracker.listJson(message.topic) } };
+      }
     }
+  },
+  handleCast(message, state, ctx) {
+    const { sizing } = state;
+    if (sizing === undefined) return state;
+    if (!spoke(state, sizing, message)) return state;
+    if (state.replication !== undefined) {
+      unshipped(sizing, message);
+      scheduleFlush(state, ctx.self);
+    }
+    scheduleSummaries(sizing, ctx.self, Date.now());
+    return state;
   },
   handleInfo(message: Info | Down, state, ctx) {
     if (message.type === 'flush') {
       state.flushScheduled = false;
       replicate(state.replication?.delta(), ctx.self);
+      // After the delta: a speaker's join reaches the other nodes before its speaking does.
+      if (state.sizing !== undefined && state.replication !== undefined) shipSpeakers(state.sizing, state.replication, ctx.self);
       for (const topic of [...state.batches.keys()]) flushTopic(state, topic);
+    } else if (message.type === 'summaries') {
+      if (state.sizing !== undefined) sendSummaries(state.sizing, ctx.self);
     } else if (message.type === 'heartbeat') {
       // No delta here: every local change schedules a flush, which ships it.
       if (state.replication === undefined) return state;
@@ -163,6 +289,11 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
       }
       for (const reply of received.value.replies) replicate(reply, ctx.self);
       collect(state, received.value.diffs, ctx.self);
+      const { sizing } = state;
+      if (sizing !== undefined && received.value.speakers.length > 0) {
+        for (const speaker of received.value.speakers) spoke(state, sizing, speaker);
+        scheduleSummaries(sizing, ctx.self, Date.now());
+      }
     } else {
       state.owners.delete(message.pid.id);
       collect(state, state.tracker.untrackOwner(ownerId(message.pid)), ctx.self);
@@ -221,4 +352,18 @@ export async function list(topic: string): Promise<Result<PresenceState, Presenc
 export async function listJson(topic: string): Promise<Result<string, PresenceError>> {
   const result = await call<string, PresenceProtocol>(PRESENCE, { type: 'list_json', topic });
   return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
+}
+
+/**
+ * What a join into `topic` pushes after its reply: `presence_state` with the
+ * full list (JSON shared as listJson's), or, in a large room, `presence_summary`.
+ */
+export async function joinState(topic: string): Promise<Result<JoinState, PresenceError>> {
+  const result = await call<JoinState, PresenceProtocol>(PRESENCE, { type: 'join_state', topic });
+  return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
+}
+
+/** `key` sent a message on `topic`: a large room's summary lists it among the recent speakers while it is online there. */
+export function spokeIn(topic: string, key: string): void {
+  cast<PresenceProtocol>(PRESENCE, { type: 'spoke', topic, key });
 }

@@ -12,7 +12,10 @@ import type { ReplicaOp, TopicDiffs, TrackerState } from './state.js';
  * - heartbeat: every few hundred ms, with the last seq, so a lost delta is noticed;
  * - state_request / state: a node that starts, sees a new incarnation, or misses a
  *   delta asks for the full state and replaces its replica with it;
- * - a node not heard from within the timeout is dropped: its entries leave.
+ * - a node not heard from within the timeout is dropped: its entries leave;
+ * - spoke: who sent a message in which room lately (see RoomSizes), at most one
+ *   per flush window. Not numbered: a lost one costs a name in a summary's
+ *   "recent" list until its speaker speaks again, so it is not worth a resync.
  *
  * The messages come from other processes over the network: zod reads them.
  */
@@ -23,13 +26,17 @@ const meta = z.object({ phx_ref: z.string().min(1) }).passthrough();
 const entry = z.object({ topic: z.string(), owner: z.string(), key: z.string(), meta });
 const op = z.union([z.object({ join: entry }), z.object({ leave: z.object({ topic: z.string(), key: z.string(), ref: z.string() }) })]);
 const from = { node: z.string().min(1), inc: z.string().min(1) };
+const speaker = z.object({ topic: z.string(), key: z.string() });
 const message = z.discriminatedUnion('type', [
   z.object({ type: z.literal('delta'), ...from, seq: z.number().int().positive(), ops: z.array(op) }),
   z.object({ type: z.literal('heartbeat'), ...from, seq: z.number().int().nonnegative() }),
   z.object({ type: z.literal('state_request'), ...from, to: z.string().min(1) }),
   z.object({ type: z.literal('state'), ...from, seq: z.number().int().nonnegative(), entries: z.array(entry) }),
+  z.object({ type: z.literal('spoke'), ...from, speakers: z.array(speaker) }),
 ]);
 export type ReplicationMessage = z.infer<typeof message>;
+/** Someone who sent a message into a room: `key` on `topic`. */
+export type Speaker = z.infer<typeof speaker>;
 
 interface Peer {
   inc: string;
@@ -45,6 +52,8 @@ const RESYNC_MS = 2_000;
 interface Received {
   readonly diffs: TopicDiffs;
   readonly replies: readonly ReplicationMessage[];
+  /** Another node's speakers, oldest first. */
+  readonly speakers: readonly Speaker[];
 }
 
 export class Replication {
@@ -69,6 +78,11 @@ export class Replication {
     return { type: 'delta', node: this.node, inc: this.inc, seq: this.seq, ops };
   }
 
+  /** This node's speakers since the last flush (oldest first), or nothing when nobody spoke. */
+  spoke(speakers: readonly Speaker[]): ReplicationMessage | undefined {
+    return speakers.length === 0 ? undefined : { type: 'spoke', node: this.node, inc: this.inc, speakers: [...speakers] };
+  }
+
   heartbeat(): ReplicationMessage {
     return { type: 'heartbeat', node: this.node, inc: this.inc, seq: this.seq };
   }
@@ -81,10 +95,16 @@ export class Replication {
   receive(payload: Payload, now: number): Result<Received, { readonly reason: 'not_a_replication_message'; readonly detail: string }> {
     const parsed = message.safeParse(payload);
     if (!parsed.success) return err({ reason: 'not_a_replication_message', detail: parsed.error.issues[0]?.message ?? 'not a replication message' });
-    return ok(this.handle(parsed.data, now));
+    const msg = parsed.data;
+    if (msg.type === 'spoke') {
+      if (msg.node === this.node) return ok({ diffs: new Map(), replies: [], speakers: [] });
+      this.seen(msg.node, msg.inc, now);
+      return ok({ diffs: new Map(), replies: [], speakers: msg.speakers });
+    }
+    return ok({ ...this.handle(msg, now), speakers: [] });
   }
 
-  private handle(msg: z.infer<typeof message>, now: number): Received {
+  private handle(msg: Exclude<ReplicationMessage, { type: 'spoke' }>, now: number): Omit<Received, 'speakers'> {
     if (msg.node === this.node) return { diffs: new Map(), replies: [] };
     switch (msg.type) {
       case 'state_request': {

@@ -230,6 +230,16 @@ export class TrackerState {
     return cache.whole;
   }
 
+  /** Distinct keys (users) on the topic, every node's counted. */
+  keyCount(topic: string): number {
+    return this.byTopic.get(topic)?.size ?? 0;
+  }
+
+  /** Whether the key has any meta on the topic, on any node. */
+  hasKey(topic: string, key: string): boolean {
+    return this.byTopic.get(topic)?.has(key) === true;
+  }
+
   /** One key's metas on a topic (empty when absent): what list(topic)[key] holds, without building the whole list. */
   metas(topic: string, key: string): PresenceMeta[] {
     const refs = this.byTopic.get(topic)?.get(key);

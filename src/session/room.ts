@@ -112,7 +112,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     await Presence.track(ctx.self, Accounts.USERS_TOPIC, user.name, { online_at: Date.now(), tk });
     state.inLobby = true;
   }
-  const presence = tracked?.ok === true ? await Presence.listJson(frame.topic) : undefined;
+  const presence = tracked?.ok === true ? await Presence.joinState(frame.topic) : undefined;
   // Every message the history holds has come by the tap now (or before it): none can come again by the fastlane.
   const synced = presence?.ok === true ? await Messages.announced() : undefined;
   if (!history.ok || presence === undefined || !presence.ok || synced?.ok !== true) {
@@ -127,11 +127,16 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const lastId = Math.max(since ?? 0, ...messages.map((message) => message.id));
   const frames = [
     ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { messages, user: { id: user.id, name: user.name } })),
-    Encode.push(joinRef, frame.topic, 'presence_state', Encode.asPayloadJson(presence.value)),
+    Encode.push(joinRef, frame.topic, presence.value.event, Encode.asPayloadJson(presence.value.json)),
   ];
+  // A large room sends no diffs, so tapped ones ahead of a state predate the summary: phoenix.js would hold them
+  // until the next presence_state and apply them on top of it, bringing back who has left since.
+  let stateless = presence.value.event === Presence.PresenceEvent.summary;
   for (const { broadcast, frame: encoded } of tapped) {
     const id = broadcast.payload['id'];
     if (broadcast.event === 'new_msg' && typeof id === 'number' && id <= lastId) continue;
+    if (broadcast.event === Presence.PresenceEvent.state) stateless = false;
+    if (stateless && broadcast.event === Presence.PresenceEvent.diff) continue;
     frames.push(encoded);
   }
   state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: room.data });
@@ -149,6 +154,7 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
     case 'new_msg': {
       const created = await Messages.createMessage(user, { room, body: frame.payload['body'], nonce: frame.payload['nonce'] });
       if (!created.ok) return replyError(state, frame, created.error.reason, errorDetails(created.error));
+      Presence.spokeIn(channel.topic, user.name);
       return replyOk(state, frame, { id: created.value.id });
     }
     case 'delete_msg': {

@@ -11,7 +11,7 @@ import { describeError } from './errors.js';
 import { SIGNED, browserToken } from './identity.js';
 import { createMessageList } from './message-list.js';
 import { showNotice } from './notice.js';
-import { renderOnline } from './online-list.js';
+import { clearOnline, renderOnline, renderSummary } from './online-list.js';
 import { keepScrollAnchor, nearBottom, offerJumpToLatest, scrollToBottom } from './scroll.js';
 import { showWhoami } from './views.js';
 
@@ -51,7 +51,30 @@ export function createRoom(name, username, { onRefused }) {
   channel.on('msg_deleted', whileOpen(({ id }) => messages.remove(id)));
   // From the people who run the server; it stays until another notice replaces it.
   channel.on('announcement', whileOpen(({ body }) => showNotice(`Announcement: ${body}`, { sticky: true })));
-  presence.onSync(whileOpen(() => renderOnline(presence, user?.name.toLowerCase() ?? username.toLowerCase())));
+  // A large room sends presence_summary instead of a list (and no diffs): shown until a presence_state comes again.
+  // Presence handles that state first (its handler was bound first), then this one shows the list it made.
+  let large = false;
+  const me = () => user?.name.toLowerCase() ?? username.toLowerCase();
+  presence.onSync(
+    whileOpen(() => {
+      if (!large) renderOnline(presence, me());
+    }),
+  );
+  channel.on(
+    'presence_summary',
+    whileOpen((summary) => {
+      large = true;
+      renderSummary(summary, me());
+    }),
+  );
+  channel.on(
+    'presence_state',
+    whileOpen(() => {
+      if (!large) return;
+      large = false;
+      renderOnline(presence, me());
+    }),
+  );
   channel.join().receive('ok', onJoined).receive('error', onJoinError);
   // A join timeout needs nothing here: phoenix.js retries, and the status line shows the connection.
 
@@ -165,8 +188,7 @@ export function createRoom(name, username, { onRefused }) {
   // The view starts empty: these elements are shared by every room.
   $('room-title').textContent = `#${name}`;
   $('message-list').replaceChildren();
-  $('online-list').replaceChildren();
-  $('online-count').textContent = '';
+  clearOnline();
   clearComposer();
   offerJumpToLatest(false);
   renderHistoryState();
