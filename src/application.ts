@@ -9,6 +9,7 @@ import { describeMigrationError, migrate } from './repo/migrations.js';
 import { Metrics } from './metrics/registry.js';
 import { presenceSpec } from './presence/presence.js';
 import { commitNotify, postgresAdapter } from './pubsub/postgres-adapter.js';
+import * as Accounts from './chat/accounts.js';
 import * as Messages from './chat/messages.js';
 import * as PubSub from './pubsub/pubsub.js';
 import { pubsubSpec } from './pubsub/pubsub.js';
@@ -54,7 +55,8 @@ function children(config: Config, databaseUrl: string, nodeName: string, databas
     presenceSpec({
       node: nodeName,
       batchMs: config.PRESENCE_BATCH_MS,
-      sizing: { prefix: Messages.ROOM_PREFIX, fullLimit: config.PRESENCE_FULL_LIMIT },
+      // The lobby is everyone online: as big as the server.
+      sizing: { prefixes: [Messages.ROOM_PREFIX, Accounts.USERS_TOPIC], fullLimit: config.PRESENCE_FULL_LIMIT },
       ...(config.CLUSTER ? { cluster: { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, timeoutMs: config.NODE_TIMEOUT_MS } } : {}),
     }),
     endpointSpec({ config, nodeName, startedAt }),

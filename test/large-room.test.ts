@@ -98,12 +98,13 @@ const BYTES_PER_MEMBER = 2_000;
 describe('large rooms (PRESENCE_FULL_LIMIT)', { timeout: 120_000 }, () => {
   let app: TestApp;
   const members: Member[] = [];
+  const others: Socket[] = [];
 
   before(async () => {
     app = await startTestApp({ env: ENV });
   });
   after(async () => {
-    for (const member of members) member.socket.disconnect();
+    for (const socket of [...members.map((m) => m.socket), ...others]) socket.disconnect();
     await app?.stop();
   });
 
@@ -157,6 +158,26 @@ describe('large rooms (PRESENCE_FULL_LIMIT)', { timeout: 120_000 }, () => {
     await member('crowd', 'back');
     for (const m of stayed) await m.until(() => m.online().includes('back'), 'a diff again');
     assert.equal(late.last?.event, 'presence_diff');
+  });
+
+  it('the lobby is sized too: past the limit online, a landing page gets the count, not everyone', async () => {
+    // Everyone in a room above is in the lobby: more than LIMIT of them by now.
+    const socket = connect(app.wsUrl);
+    others.push(socket);
+    const lobby = socket.channel('users:lobby', {});
+    const pushes: PresencePush[] = [];
+    const changes = new Changes();
+    for (const event of PRESENCE_EVENTS) {
+      lobby.on(event, (payload: Record<string, unknown>) => {
+        pushes.push({ event, payload });
+        changes.changed();
+      });
+    }
+    assert.equal((await join(lobby)).status, 'ok');
+    await changes.until(() => pushes.length > 0, 'the lobby join push');
+    assert.equal(pushes[0]?.event, 'presence_summary');
+    const { count } = pushes[0]?.payload as Summary;
+    assert.ok(count > LIMIT, `${count} online`);
   });
 
   it(`a fill of ${N} with limit ${LIMIT}: the presence bytes members get stay under ${BYTES_PER_MEMBER} x N`, async (t) => {

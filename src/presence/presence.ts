@@ -37,7 +37,6 @@ type Call =
   | { readonly type: 'update'; readonly owner: Pid; readonly topic: string; readonly key: string; readonly meta: MetaInput }
   | { readonly type: 'untrack'; readonly owner: Pid; readonly topic: string; readonly key: string }
   | { readonly type: 'list'; readonly topic: string }
-  | { readonly type: 'list_json'; readonly topic: string }
   | { readonly type: 'metas'; readonly topic: string; readonly key: string }
   | { readonly type: 'join_state'; readonly topic: string };
 
@@ -47,9 +46,9 @@ type Info = { readonly type: 'flush' } | { readonly type: 'heartbeat' } | { read
 
 type PresenceProtocol = { readonly call: Call; readonly cast: Cast; readonly info: Info };
 
-/** Sized topics: those starting with `prefix` (rooms) go large past `fullLimit` keys. */
+/** Sized topics: those starting with one of `prefixes` (rooms, the lobby) go large past `fullLimit` keys. */
 interface Sizing {
-  readonly prefix: string;
+  readonly prefixes: readonly string[];
   readonly sizes: RoomSizes;
   /** With CLUSTER=1: who spoke here since the last flush, per topic, for the other nodes. */
   readonly unshipped: Map<string, RecentNames>;
@@ -73,8 +72,8 @@ interface PresenceArgs {
   readonly batchMs: number;
   /** Replicate over PubSub to the other nodes (CLUSTER=1); a node unheard for timeoutMs is dropped. */
   readonly cluster?: { readonly heartbeatMs: number; readonly timeoutMs: number };
-  /** Topics starting with `prefix` with more than `fullLimit` distinct keys get summaries instead of full presence. */
-  readonly sizing?: { readonly prefix: string; readonly fullLimit: number };
+  /** Topics starting with one of `prefixes` with more than `fullLimit` distinct keys get summaries instead of full presence. */
+  readonly sizing?: { readonly prefixes: readonly string[]; readonly fullLimit: number };
 }
 
 /** The event of each kind of presence push. */
@@ -101,6 +100,8 @@ const summaryPayload = (summary: Summary) => ({ count: summary.count, recent: [.
  * Answers whether the diff still goes out (the room is small). Switching, the
  * pending diffs are dropped: the summary replaces them, or the state holds them.
  */
+const isSized = (sizing: Sizing, topic: string): boolean => sizing.prefixes.some((prefix) => topic.startsWith(prefix));
+
 function sized(state: State, sizing: Sizing, topic: string, diff: PresenceDiff, now: number): boolean {
   for (const key of Object.keys(diff.leaves)) if (!state.tracker.hasKey(topic, key)) sizing.sizes.left(topic, key);
   const change = sizing.sizes.counted(topic, state.tracker.keyCount(topic));
@@ -129,7 +130,7 @@ function sendSummaries(sizing: Sizing, self: Pid<PresenceProtocol>): void {
 
 /** Records a speaker who is online in the room (a message may come just after its sender left); whether it was. */
 function spoke(state: State, sizing: Sizing, { topic, key }: Speaker): boolean {
-  if (!topic.startsWith(sizing.prefix) || !state.tracker.hasKey(topic, key)) return false;
+  if (!isSized(sizing, topic) || !state.tracker.hasKey(topic, key)) return false;
   sizing.sizes.spoke(topic, key);
   return true;
 }
@@ -169,7 +170,7 @@ function collect(state: State, diffs: TopicDiffs, self: Pid<PresenceProtocol>): 
   const now = Date.now();
   const { sizing } = state;
   for (const [topic, diff] of diffs) {
-    if (sizing !== undefined && topic.startsWith(sizing.prefix) && !sized(state, sizing, topic, diff, now)) continue;
+    if (sizing !== undefined && isSized(sizing, topic) && !sized(state, sizing, topic, diff, now)) continue;
     let batch = state.batches.get(topic);
     if (batch === undefined) {
       batch = new DiffBatch();
@@ -203,7 +204,7 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
       sizing:
         args.sizing === undefined
           ? undefined
-          : { prefix: args.sizing.prefix, sizes: new RoomSizes(args.sizing.fullLimit), unshipped: new Map(), timer: undefined },
+          : { prefixes: args.sizing.prefixes, sizes: new RoomSizes(args.sizing.fullLimit), unshipped: new Map(), timer: undefined },
       flushScheduled: false,
     };
   },
@@ -237,9 +238,6 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
         // send what is pending first, since merging may drop a join-then-leave inside one window.
         flushTopic(state, message.topic);
         return { state, reply: state.tracker.list(message.topic) };
-      case 'list_json':
-        flushTopic(state, message.topic);
-        return { state, reply: state.tracker.listJson(message.topic) };
       case 'metas':
         return { state, reply: state.tracker.metas(message.topic, message.key) };
       case 'join_state': {
@@ -348,15 +346,9 @@ export async function list(topic: string): Promise<Result<PresenceState, Presenc
   return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
 }
 
-/** list(topic) as the JSON a `presence_state` push carries, serialized once and shared by every join that asks before it changes. */
-export async function listJson(topic: string): Promise<Result<string, PresenceError>> {
-  const result = await call<string, PresenceProtocol>(PRESENCE, { type: 'list_json', topic });
-  return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
-}
-
 /**
  * What a join into `topic` pushes after its reply: `presence_state` with the
- * full list (JSON shared as listJson's), or, in a large room, `presence_summary`.
+ * full list (its JSON serialized once and shared by every join that asks before it changes), or, in a large room, `presence_summary`.
  */
 export async function joinState(topic: string): Promise<Result<JoinState, PresenceError>> {
   const result = await call<JoinState, PresenceProtocol>(PRESENCE, { type: 'join_state', topic });

@@ -23,7 +23,7 @@ export async function handleLobbyEvent(state: SessionState, frame: TextFrame): P
 }
 export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: string): Promise<void> {
   state.conn.subscribe(frame.topic);
-  const [users, online] = await Promise.all([Accounts.listUsers(), Presence.listJson(frame.topic)]);
+  const [users, online] = await Promise.all([Accounts.listUsers(), Presence.joinState(frame.topic)]);
   if (!alive(state)) return;
   if (!users.ok || !online.ok) {
     state.conn.unsubscribe(frame.topic);
@@ -34,6 +34,7 @@ export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: 
   state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll([
     ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', pageJson(users.value))),
-    Encode.push(joinRef, frame.topic, 'presence_state', Encode.asPayloadJson(online.value)),
+    // Past PRESENCE_FULL_LIMIT online, a presence_summary (the count) instead of everyone.
+    Encode.push(joinRef, frame.topic, online.value.event, Encode.asPayloadJson(online.value.json)),
   ]);
 }

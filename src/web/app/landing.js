@@ -36,7 +36,19 @@ export function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
     }
     renderPeople();
   });
-  presence.onSync(() => renderPeople());
+  // Past the server's PRESENCE_FULL_LIMIT online, the lobby sends a count (presence_summary) instead of everyone.
+  let onlineCount = null;
+  presence.onSync(() => {
+    if (onlineCount === null) renderPeople();
+  });
+  channel.on('presence_summary', ({ count }) => {
+    onlineCount = Number.isInteger(count) ? count : 0;
+    renderPeople();
+  });
+  channel.on('presence_state', () => {
+    onlineCount = null;
+    renderPeople();
+  });
   channel
     .join()
     .receive('ok', (response) => {
@@ -49,13 +61,13 @@ export function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
   function renderPeople() {
     // The people list is shared page furniture: a landing already left must not redraw it.
     if (stopped) return;
-    const online = new Set(presence.list((name) => name));
+    const online = new Set(onlineCount === null ? presence.list((name) => name) : []);
     const names = [...new Set([...users, ...online])].sort(
       (a, b) => Number(online.has(b)) - Number(online.has(a)) || a.localeCompare(b, undefined, { sensitivity: 'base' }),
     );
     const me = savedUsername()?.toLowerCase();
     $('people-list').replaceChildren(...names.map((name) => personItem(name, online.has(name), name.toLowerCase() === me)));
-    $('people-counts').textContent = `${online.size} online · ${Math.max(total, names.length)} total`;
+    $('people-counts').textContent = `${(onlineCount ?? online.size).toLocaleString('en-US')} online · ${Math.max(total, names.length).toLocaleString('en-US')} total`;
     $('people-empty').hidden = names.length > 0;
     $('people-more').hidden = next === null;
   }
