@@ -324,7 +324,9 @@ function finalize(proc: Proc, reason: ExitReason): void {
   if (proc.exited) return;
   proc.exited = true;
   procs.delete(proc.pid.id);
-  for (const release of proc.releases.splice(0)) {
+  const releases = proc.releases;
+  proc.releases = [];
+  for (const release of releases) {
     try {
       release();
     } catch (error) {
@@ -354,7 +356,9 @@ function finalize(proc: Proc, reason: ExitReason): void {
   proc.linkedTo?.links?.delete(proc);
   // A supervisor's children do not outlive it (in OTP they are linked to it).
   for (const child of proc.links ?? []) kill(child.pid, { kind: 'shutdown', detail: 'supervisor exited' });
-  for (const waiter of proc.exitWaiters.splice(0)) waiter(reason);
+  const waiters = proc.exitWaiters;
+  proc.exitWaiters = [];
+  for (const waiter of waiters) waiter(reason);
 }
 
 async function afterNactStop(proc: Proc): Promise<void> {
@@ -408,8 +412,9 @@ class Proc<P extends Protocol = Protocol> implements Ctx<P> {
   pending: Map<number, PendingCall> | undefined = undefined;
   watching: Map<number, Proc> | undefined = undefined;
   links: Set<Proc> | undefined = undefined;
-  readonly exitWaiters: Array<(reason: ExitReason) => void> = [];
-  readonly releases: Array<() => void> = [];
+  // Replaced by concat, never pushed to: an array grown by push (or spread into) keeps room for 16 more, per process.
+  exitWaiters: ReadonlyArray<(reason: ExitReason) => void> = [];
+  releases: ReadonlyArray<() => void> = [];
   actor!: nact.Ref<Envelope>;
   registered: string | undefined;
   /** Set once the process is on its way out; the first reason wins. */
@@ -449,7 +454,7 @@ class Proc<P extends Protocol = Protocol> implements Ctx<P> {
   }
 
   owns(release: () => void): void {
-    this.releases.push(release);
+    this.releases = this.releases.concat([release]);
   }
 
   handle(envelope: Envelope): unknown {
@@ -556,7 +561,7 @@ export function spawnProcess<P extends Protocol>(
   }
 
   return new Promise((resolve) => {
-    proc.exitWaiters.push((reason) => resolve(err({ reason: 'init_failed', exit: reason })));
+    proc.exitWaiters = proc.exitWaiters.concat([(reason) => resolve(err({ reason: 'init_failed', exit: reason }))]);
     const candidate = makeBehaviour(proc);
     post(proc as Proc, {
       t: INIT,

@@ -54,9 +54,13 @@ type Entry = {
 };
 
 /** topic -> key -> phx_ref -> entry. Map order per key is tracking order, which is what `list` must show. */
-type TopicIndex = Map<string, Map<string, Map<string, Entry>>>;
+// The innermost levels are arrays: a key has a meta per tab (a few), an owner an entry or two (its room,
+// the lobby), and with 19,000 sessions a Map per level would cost each of them several hundred bytes.
+/** topic -> key -> its entries (one per meta, in join order); see `without`. */
+type TopicIndex = Map<string, Map<string, Entry[]>>;
 /** owner -> topic -> key -> entry: identity of an entry within one node. */
-type OwnerIndex = Map<string, Map<string, Map<string, Entry>>>;
+/** owner -> what it tracks. */
+type OwnerIndex = Map<string, Entry[]>;
 
 const UINT32 = 0x1_0000_0000;
 
@@ -193,8 +197,7 @@ export class TrackerState {
   /** The owner (a channel process) is gone: everything it tracked, on every topic, leaves. */
   untrackOwner(owner: string): TopicDiffs {
     const diffs: TopicDiffs = new Map();
-    const topics = this.byNode.get(this.node)?.get(owner);
-    if (topics !== undefined) for (const entry of [...entriesOf(topics)]) this.remove(entry, diffs);
+    for (const entry of [...(this.byNode.get(this.node)?.get(owner) ?? [])]) this.remove(entry, diffs);
     return diffs;
   }
 
@@ -207,7 +210,7 @@ export class TrackerState {
     const state = emptyPresenceState();
     const keys = this.byTopic.get(topic);
     if (keys === undefined) return state;
-    for (const [key, refs] of keys) state[key] = { metas: Array.from(refs.values(), (entry) => entry.meta) };
+    for (const [key, entries] of keys) state[key] = { metas: entries.map((entry) => entry.meta) };
     return state;
   }
 
@@ -218,10 +221,10 @@ export class TrackerState {
     const cache = childOf(this.json, topic, (): TopicJson => ({ fragments: new Map(), whole: undefined }));
     if (cache.whole !== undefined) return cache.whole;
     const parts: string[] = [];
-    for (const [key, refs] of keys) {
+    for (const [key, entries] of keys) {
       let fragment = cache.fragments.get(key);
       if (fragment === undefined) {
-        fragment = `${JSON.stringify(key)}:${JSON.stringify({ metas: Array.from(refs.values(), (entry) => entry.meta) })}`;
+        fragment = `${JSON.stringify(key)}:${JSON.stringify({ metas: entries.map((entry) => entry.meta) })}`;
         cache.fragments.set(key, fragment);
       }
       parts.push(fragment);
@@ -242,8 +245,7 @@ export class TrackerState {
 
   /** One key's metas on a topic (empty when absent): what list(topic)[key] holds, without building the whole list. */
   metas(topic: string, key: string): PresenceMeta[] {
-    const refs = this.byTopic.get(topic)?.get(key);
-    return refs === undefined ? [] : Array.from(refs.values(), (entry) => entry.meta);
+    return (this.byTopic.get(topic)?.get(key) ?? []).map((entry) => entry.meta);
   }
 
   /** A node is gone (down, partitioned, restarted): all its entries leave. */
@@ -252,7 +254,7 @@ export class TrackerState {
     const owners = this.byNode.get(node);
     if (owners === undefined) return diffs;
     const doomed: Entry[] = [];
-    for (const topics of owners.values()) doomed.push(...entriesOf(topics));
+    for (const entries of owners.values()) doomed.push(...entries);
     for (const entry of doomed) this.remove(entry, diffs);
     return diffs;
   }
@@ -261,8 +263,8 @@ export class TrackerState {
   replicaState(): ReplicaEntry[] {
     const out: ReplicaEntry[] = [];
     for (const keys of this.byTopic.values()) {
-      for (const refs of keys.values()) {
-        for (const { node, topic, owner, key, meta } of refs.values()) {
+      for (const entries of keys.values()) {
+        for (const { node, topic, owner, key, meta } of entries) {
           if (node === this.node) out.push({ topic, owner, key, meta });
         }
       }
@@ -287,8 +289,8 @@ export class TrackerState {
     }
     const diffs: TopicDiffs = new Map();
     const stale: Entry[] = [];
-    for (const topics of this.byNode.get(node)?.values() ?? []) {
-      for (const current of entriesOf(topics)) {
+    for (const entries of this.byNode.get(node)?.values() ?? []) {
+      for (const current of entries) {
         const id = identity(current.owner, current.topic, current.key);
         if (wanted.get(id)?.meta.phx_ref === current.meta.phx_ref) wanted.delete(id);
         else stale.push(current);
@@ -296,7 +298,7 @@ export class TrackerState {
     }
     for (const entry of stale) this.remove(entry, diffs);
     for (const { topic, owner, key, meta } of wanted.values()) {
-      if (this.byTopic.get(topic)?.get(key)?.has(meta.phx_ref) === true) continue;
+      if (this.holds(topic, key, meta.phx_ref)) continue;
       this.insert({ node, topic, owner, key, meta: freezeMeta({ ...meta }) }, diffs);
     }
     return ok(diffs);
@@ -324,10 +326,10 @@ export class TrackerState {
         const current = this.find(node, owner, topic, key);
         if (current?.meta.phx_ref === meta.phx_ref) continue;
         if (current !== undefined) this.remove(current, diffs);
-        if (this.byTopic.get(topic)?.get(key)?.has(meta.phx_ref) === true) continue;
+        if (this.holds(topic, key, meta.phx_ref)) continue;
         this.insert({ node, topic, owner, key, meta: freezeMeta({ ...meta }) }, diffs);
       } else {
-        const entry = this.byTopic.get(op.leave.topic)?.get(op.leave.key)?.get(op.leave.ref);
+        const entry = this.byRef(op.leave.topic, op.leave.key, op.leave.ref);
         if (entry !== undefined && entry.node === node) this.remove(entry, diffs);
       }
     }
@@ -340,7 +342,15 @@ export class TrackerState {
   }
 
   private find(node: string, owner: string, topic: string, key: string): Entry | undefined {
-    return this.byNode.get(node)?.get(owner)?.get(topic)?.get(key);
+    return this.byNode.get(node)?.get(owner)?.find((entry) => entry.topic === topic && entry.key === key);
+  }
+
+  private byRef(topic: string, key: string, ref: string): Entry | undefined {
+    return this.byTopic.get(topic)?.get(key)?.find((entry) => entry.meta.phx_ref === ref);
+  }
+
+  private holds(topic: string, key: string, ref: string): boolean {
+    return this.byRef(topic, key, ref) !== undefined;
   }
 
   private changed(topic: string, key: string): void {
@@ -352,11 +362,10 @@ export class TrackerState {
 
   private insert(entry: Entry, diffs: TopicDiffs): void {
     this.changed(entry.topic, entry.key);
-    const keys = childOf(this.byTopic, entry.topic, () => new Map<string, Map<string, Entry>>());
-    childOf(keys, entry.key, () => new Map<string, Entry>()).set(entry.meta.phx_ref, entry);
+    const keys = childOf(this.byTopic, entry.topic, () => new Map<string, Entry[]>());
+    keys.set(entry.key, (keys.get(entry.key) ?? []).concat([entry]));
     const owners = childOf(this.byNode, entry.node, (): OwnerIndex => new Map());
-    const topics = childOf(owners, entry.owner, () => new Map<string, Map<string, Entry>>());
-    childOf(topics, entry.topic, () => new Map<string, Entry>()).set(entry.key, entry);
+    owners.set(entry.owner, (owners.get(entry.owner) ?? []).concat([entry]));
     this.entryCount += 1;
     addMeta(diffOf(diffs, entry.topic).joins, entry.key, entry.meta);
     if (this.ops !== undefined && entry.node === this.node) {
@@ -367,10 +376,8 @@ export class TrackerState {
   /** Empty maps are deleted on the way out, so owners and topics that come and go leave nothing behind. */
   private remove(entry: Entry, diffs: TopicDiffs): void {
     const keys = this.byTopic.get(entry.topic);
-    const refs = keys?.get(entry.key);
-    if (keys !== undefined && refs !== undefined && refs.get(entry.meta.phx_ref) === entry) {
-      refs.delete(entry.meta.phx_ref);
-      if (refs.size === 0) keys.delete(entry.key);
+    const entries = keys === undefined ? undefined : without(keys, entry.key, entry);
+    if (keys !== undefined && entries !== undefined) {
       if (keys.size === 0) {
         this.byTopic.delete(entry.topic);
         this.json.delete(entry.topic);
@@ -379,22 +386,25 @@ export class TrackerState {
       }
     }
     const owners = this.byNode.get(entry.node);
-    const topics = owners?.get(entry.owner);
-    const byKey = topics?.get(entry.topic);
-    if (owners !== undefined && topics !== undefined && byKey !== undefined && byKey.get(entry.key) === entry) {
-      byKey.delete(entry.key);
-      if (byKey.size === 0) topics.delete(entry.topic);
-      if (topics.size === 0) owners.delete(entry.owner);
-      if (owners.size === 0) this.byNode.delete(entry.node);
-    }
+    if (owners !== undefined && without(owners, entry.owner, entry) !== undefined && owners.size === 0) this.byNode.delete(entry.node);
     this.entryCount -= 1;
     addMeta(diffOf(diffs, entry.topic).leaves, entry.key, entry.meta);
     if (this.ops !== undefined && entry.node === this.node) this.ops.push({ leave: { topic: entry.topic, key: entry.key, ref: entry.meta.phx_ref } });
   }
 }
 
-function* entriesOf(topics: Map<string, Map<string, Entry>>): Iterable<Entry> {
-  for (const byKey of topics.values()) yield* byKey.values();
+/**
+ * Takes `entry` out of `index`'s list under `id` (deleting an emptied list), and gives what is
+ * left, or undefined when it was not there. Lists are copied, never grown in place: an array
+ * grown by push (or spread into) keeps room for 16 more, which with 19,000 sessions is megabytes.
+ */
+function without(index: Map<string, Entry[]>, id: string, entry: Entry): Entry[] | undefined {
+  const entries = index.get(id);
+  if (entries === undefined || !entries.includes(entry)) return undefined;
+  const rest = entries.filter((other) => other !== entry);
+  if (rest.length === 0) index.delete(id);
+  else index.set(id, rest);
+  return rest;
 }
 
 /** JSON keeps the three strings apart whatever characters they hold. */

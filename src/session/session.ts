@@ -116,7 +116,7 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
       if (conn.pid?.id === ctx.self.id) conn.pid = undefined;
     });
     // Frames that came while no Session was alive, in order, ahead of any new ones.
-    for (const { frame, bytes } of conn.inbox.splice(0)) send(ctx.self, { type: 'frame', frame, bytes });
+    for (const { frame, bytes } of conn.takeInbox()) send(ctx.self, { type: 'frame', frame, bytes });
     if (conn.closed) send(ctx.self, { type: 'closed' });
     return {
       conn,

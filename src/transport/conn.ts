@@ -29,7 +29,7 @@ export class Conn {
   /** The Session serving this socket now; undefined between a crash and the restart. */
   pid: Pid | undefined = undefined;
   /** Frames that came while no Session was alive, with their sizes. */
-  readonly inbox: Array<{ readonly frame: TextFrame; readonly bytes: number }> = [];
+  inbox: Array<{ readonly frame: TextFrame; readonly bytes: number }> = [];
   /** Bytes of frames routed to the Session (or the inbox) and not yet taken by it. */
   queuedBytes = 0;
   /** topic -> join_ref of what the client has joined, as the client sees it. */
@@ -133,6 +133,13 @@ export class Conn {
   unsubscribeAll(): void {
     if (this.closed) return;
     for (const topic of this.ws.getTopics()) this.ws.unsubscribe(topic);
+  }
+
+  /** The inbox's frames, leaving it empty (a fresh array: a drained one keeps its room, per socket). */
+  takeInbox(): Array<{ readonly frame: TextFrame; readonly bytes: number }> {
+    const frames = this.inbox;
+    this.inbox = [];
+    return frames;
   }
 
   bufferedBytes(): number {
