@@ -54,6 +54,10 @@ const progressSchema = z.object({
   doubled: n,
   restarts: n,
   rejoins: n,
+  /** Outages: a joined socket dropped by the server (closed, or its node died), counted once until it has rejoined. */
+  dropped: n,
+  /** Outages over: the dropped socket rejoined and its catch-up came. */
+  recovered: n,
   errors: z.record(z.string(), n),
   sendingDone: z.boolean(),
 });
@@ -64,6 +68,7 @@ const reportSchema = z.object({
   connectMs: histogram,
   joinMs: histogram,
   latencyMs: histogram,
+  recoveryMs: histogram,
   /** room index -> sockets of this worker joined when sending began. */
   members: z.record(z.string(), n),
   /** key -> [room index, outcome]. */
@@ -75,6 +80,9 @@ const reportSchema = z.object({
   firstSendUs: z.number().nullable(),
   lastAcceptUs: z.number().nullable(),
   lastDeliveryUs: z.number().nullable(),
+  /** The first outage's start and the last one's end: a storm's recovery time spans them. */
+  firstDropUs: z.number().nullable(),
+  lastRecoveryUs: z.number().nullable(),
 });
 export type WorkerReport = z.infer<typeof reportSchema>;
 
