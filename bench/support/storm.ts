@@ -1,6 +1,7 @@
 import { optionsSchema } from '../../src/cli/loadtest/options.js';
 import { runLoadtest } from '../../src/cli/loadtest/run.js';
 import type { ChatServer } from './servers.js';
+import type { Row } from './table.js';
 
 /**
  * The reconnect storm (issue 16): `sockets` sessions joined in rooms of 100,
@@ -86,4 +87,30 @@ export async function storm(server: ChatServer, sockets: number): Promise<StormF
   };
   if (result.failures.length > 0) throw new Error(`${server.name} storm ${sockets}: ${result.failures.join('; ')} ${JSON.stringify(figures)}`);
   return figures;
+}
+
+/** The storm's rows for the bench's table (no baseline: raw uWS keeps no sessions to lose). */
+export function stormRows(sessions: number, figures: StormFigures | undefined): Row[] {
+  const n = sessions.toLocaleString('en-US');
+  const back = figures !== undefined && figures.rejoined === figures.dropped && figures.dropped > 0;
+  return [
+    { figure: `storm ${n}: sessions joined / dropped by the SIGKILL`, chat: figures?.dropped, raw: figures?.joined, unit: 'int' },
+    { figure: `storm ${n}: dropped sessions rejoined and caught up`, chat: figures?.rejoined, raw: undefined, unit: 'int' },
+    { figure: `storm ${n}: node down ms (SIGKILL to listening again)`, chat: figures?.downMs, raw: undefined, unit: 'ms' },
+    {
+      figure: `storm ${n}: recovered ms (first drop to last rejoin)`,
+      chat: figures?.recoveredMs,
+      raw: undefined,
+      unit: 'ms',
+      goal: { text: 'all back <= 30,000 ms', met: figures === undefined ? undefined : back && (figures.recoveredMs ?? Infinity) <= 30_000 },
+    },
+    { figure: `storm ${n}: rejoin after drop p99 ms`, chat: figures?.rejoinP99Ms, raw: undefined, unit: 'ms' },
+    {
+      figure: `storm ${n}: lost + doubled deliveries`,
+      chat: figures === undefined ? undefined : figures.lost + figures.doubled,
+      raw: undefined,
+      unit: 'int',
+      goal: { text: '0', met: figures === undefined ? undefined : figures.lost + figures.doubled === 0 },
+    },
+  ];
 }
