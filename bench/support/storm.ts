@@ -94,7 +94,8 @@ export function stormRows(sessions: number, figures: StormFigures | undefined): 
   const n = sessions.toLocaleString('en-US');
   const back = figures !== undefined && figures.rejoined === figures.dropped && figures.dropped > 0;
   return [
-    { figure: `storm ${n}: sessions joined / dropped by the SIGKILL`, chat: figures?.dropped, raw: figures?.joined, unit: 'int' },
+    { figure: `storm ${n}: sessions joined before the SIGKILL`, chat: figures?.joined, raw: undefined, unit: 'int' },
+    { figure: `storm ${n}: sessions dropped by it`, chat: figures?.dropped, raw: undefined, unit: 'int' },
     { figure: `storm ${n}: dropped sessions rejoined and caught up`, chat: figures?.rejoined, raw: undefined, unit: 'int' },
     { figure: `storm ${n}: node down ms (SIGKILL to listening again)`, chat: figures?.downMs, raw: undefined, unit: 'ms' },
     {
