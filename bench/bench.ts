@@ -1,13 +1,19 @@
 /**
- * npm run bench [-- --quick] [-- --json FILE]
+ * npm run bench [-- --quick] [-- --only fanout,capacity,...] [-- --json FILE]
  *
  * The chat server next to a raw uWebSockets.js baseline, same machine, same run,
- * same load-tester client, one server at a time. Scenarios (issue 07):
- * - fan-out: 5,000 sockets in one room, 200 messages of ~100 bytes, at 5/s and
+ * same load-tester client, one server at a time. Scenarios (issues 07, 13):
+ * - fanout: 5,000 sockets in one room, 200 messages of ~100 bytes, at 5/s and
  *   as fast as accepted: deliveries/s, latency p50/p99, server CPU per delivery;
  * - capacity: 10,000 and 19,000 idle joined sessions: server RSS per session;
  * - persistence: a 100-member room, every member sending as fast as accepted;
- * - two nodes: the 5/s fan-out on WORKERS=2, next to the one-node figures.
+ * - two-nodes: the 5/s fan-out on WORKERS=2, next to the one-node figures;
+ * - scale: 100,000 sessions on 6 processes of each server, rooms of 100 with
+ *   history: joins/s, RSS, idle CPU, a message every 5 s into every room, a
+ *   broadcast to all;
+ * - large-room: one room of 5,000 and of 20,000 across two processes: presence
+ *   bytes per member, memory;
+ * - storm: a node holding 19,000 sessions SIGKILLed and started again.
  * --quick runs a small version of each (a smoke test). Exit 1 when a goal is
  * missed or a run fails. Both servers load the same native uWS build (or refuse to start).
  */
@@ -15,11 +21,12 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { largeRoom, type LargeRoomFigures } from './support/large-room.js';
 import { scale, type ScaleFigures } from './support/scale.js';
+import { storm, stormRows } from './support/storm.js';
 import { capacity, fanout, persistence, progress, type CapacityFigures, type FanoutFigures, type PersistenceFigures } from './support/scenarios.js';
 import { startChatServer, startRawServer, type BenchServer } from './support/servers.js';
 import { markdownTable, type Row } from './support/table.js';
 
-const SCENARIOS = ['fanout', 'capacity', 'persistence', 'two-nodes', 'scale', 'large-room'] as const;
+const SCENARIOS = ['fanout', 'capacity', 'persistence', 'two-nodes', 'scale', 'large-room', 'storm'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const valueOf = (flag: string): string | undefined => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
 const args = z
@@ -45,8 +52,8 @@ const { quick } = args.data;
 const only = new Set<Scenario>(args.data.only);
 
 const size = quick
-  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], capacityIdleMs: 10_000, members: 20, persistSeconds: 3, scale: { sockets: 2_000, workers: 2, ramp: 1_100, seconds: 5 }, largeRoom: [600, 1_500] }
-  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], capacityIdleMs: 90_000, members: 100, persistSeconds: 10, scale: { sockets: 100_000, workers: 6, ramp: 1_100, seconds: 30 }, largeRoom: [5_000, 20_000] };
+  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], capacityIdleMs: 10_000, members: 20, persistSeconds: 3, scale: { sockets: 2_000, workers: 2, ramp: 1_100, seconds: 5 }, largeRoom: [600, 1_500], storm: 2_000 }
+  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], capacityIdleMs: 90_000, members: 100, persistSeconds: 10, scale: { sockets: 100_000, workers: 6, ramp: 1_100, seconds: 30 }, largeRoom: [5_000, 20_000], storm: 19_000 };
 
 interface Figures {
   paced: FanoutFigures | undefined;
@@ -72,7 +79,7 @@ async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | unde
 
 const builds = new Set<string>();
 
-async function withServer<T>(start: () => Promise<BenchServer>, run: (server: BenchServer) => Promise<T>): Promise<T> {
+async function withServer<S extends BenchServer, T>(start: () => Promise<S>, run: (server: S) => Promise<T>): Promise<T> {
   const server = await start();
   builds.add(server.uws);
   try {
@@ -116,6 +123,8 @@ const chat = await measure(() => startChatServer());
 const twoNodes = only.has('two-nodes')
   ? await attempt('chat, 2 nodes fan-out 5/s', () => withServer(() => startChatServer(2), (server) => fanout(server, size.fanoutSockets, size.fanoutMessages, 5)))
   : undefined;
+// A node holding `size.storm` sessions SIGKILLed and started again: how long until every client is back.
+const stormed = only.has('storm') ? await attempt(`chat storm ${size.storm}`, () => withServer(() => startChatServer(), (server) => storm(server, size.storm))) : undefined;
 // One room filled across two processes of each server, each size on a fresh start.
 const largeRooms: Array<{ chat: LargeRoomFigures | undefined; raw: LargeRoomFigures | undefined }> = [];
 for (const sockets of only.has('large-room') ? size.largeRoom : []) {
@@ -264,6 +273,7 @@ const rows: Row[] = [
   ...(only.has('persistence') ? persistenceRows : []),
   ...(only.has('scale') ? scaleRows : []),
   ...(only.has('large-room') ? largeRoomRows : []),
+  ...(only.has('storm') ? stormRows(size.storm, stormed) : []),
 ];
 
 // Two nodes next to one: both the chat server, in the same run.
@@ -279,7 +289,7 @@ const table = [
   ...(only.has('two-nodes') ? [`two nodes (WORKERS=2: two processes on one port and one database, CLUSTER over LISTEN/NOTIFY) next to one:\n\n${markdownTable(twoNodeRows, ['two nodes', 'one node'])}`] : []),
 ].join('\n\n');
 process.stdout.write(`\nnpm run bench${quick ? ' --quick' : ''} (${new Date().toISOString().slice(0, 10)}, node ${process.version}, uWS ${[...builds].join(' and ')}, ${Math.round((Date.now() - started) / 1000)} s)\n\n${table}\n`);
-if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, twoNodes, rawScale, chatScale, largeRooms, rows, twoNodeRows }, null, 2)}\n`);
+if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, twoNodes, rawScale, chatScale, largeRooms, stormed, rows, twoNodeRows }, null, 2)}\n`);
 const missed = rows.filter((row) => row.goal?.met !== true && row.goal !== undefined).map((row) => row.figure);
 if (failures.length > 0) process.stdout.write(`\nscenarios that failed (n/a above):\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
 if (missed.length > 0) process.stdout.write(`\ngoals missed or not measured: ${missed.join('; ')}\n`);

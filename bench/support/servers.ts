@@ -24,11 +24,26 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/** A server that can be killed as a crash kills it and started again where it was. */
+export interface ChatServer extends BenchServer {
+  /** SIGKILL (with WORKERS=N, of the primary: its workers follow); resolves once the process has exited. */
+  kill(): Promise<void>;
+  /** Starts it again after `kill`, on the same port and data directory (its database too); resolves once it listens. */
+  restart(): Promise<void>;
+}
+
 const listening = z.object({ msg: z.literal('listening'), port: z.number().int().positive() });
 const health = z.object({ uws: z.object({ package: z.string(), version: z.string(), binary: z.string() }) });
 const START_TIMEOUT_MS = 120_000;
 
-async function startProcess(name: string, script: string, env: Record<string, string>, cleanup: () => void): Promise<BenchServer> {
+interface Running {
+  readonly child: ChildProcess;
+  readonly exited: Promise<unknown>;
+  readonly port: number;
+}
+
+/** Spawns `script` and resolves once its 'listening' line names the port. */
+async function launch(name: string, script: string, env: Record<string, string>): Promise<Running> {
   const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,11 +74,18 @@ async function startProcess(name: string, script: string, env: Record<string, st
       reject(new Error(`${name} exited with code ${String(code)} before listening:\n${tail.join('\n')}`));
     });
   });
+  return { child, exited, port };
+}
+
+async function startProcess(name: string, script: string, env: Record<string, string>, cleanup: () => void): Promise<ChatServer> {
+  let running = await launch(name, script, env);
+  const { port } = running;
   const httpUrl = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null) child.kill('SIGTERM');
+    const { child, exited } = running;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     cleanup();
   };
   // Both servers refuse to start without a native uWS; the bench names the build each runs.
@@ -73,7 +95,22 @@ async function startProcess(name: string, script: string, env: Record<string, st
     throw new Error(`${name}: GET /health does not name its uWS build`);
   }
   const { package: build, version, binary } = runtime.data.uws;
-  return { name, pid: child.pid ?? 0, httpUrl, uws: `${build} ${version} (${binary})`, stop };
+  return {
+    name,
+    get pid() {
+      return running.child.pid ?? 0;
+    },
+    httpUrl,
+    uws: `${build} ${version} (${binary})`,
+    stop,
+    kill: async () => {
+      running.child.kill('SIGKILL');
+      await running.exited;
+    },
+    restart: async () => {
+      running = await launch(name, script, { ...env, PORT: String(port) });
+    },
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -87,16 +124,18 @@ async function freePort(): Promise<number> {
 
 /**
  * The chat server (dist/src/main.js) with limits that let one client push hard, and a
- * throwaway embedded database. `workers` > 1: that many nodes on one port
+ * throwaway embedded database (SIGKILL of the server stops it too, through its
+ * watchdog; restart() starts it again on the same data). `workers` > 1: that many nodes on one port
  * (WORKERS=N, CLUSTER over LISTEN/NOTIFY), the kernel spreading the sockets.
  */
-export async function startChatServer(workers = 1): Promise<BenchServer> {
+export async function startChatServer(workers = 1): Promise<ChatServer> {
   const dataDir = resolve('.test-data', `bench-server-${process.pid}-${Date.now()}`);
   return startProcess(
     workers === 1 ? 'chat server' : `chat, ${workers} nodes`,
     'dist/src/main.js',
     {
-      PORT: workers === 1 ? '0' : String(await freePort()),
+      // A fixed port even for one node: restart() comes back on it, where the clients reconnect.
+      PORT: String(await freePort()),
       WORKERS: String(workers),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',

@@ -51,6 +51,12 @@ export const Reason = {
   usernameTaken: 'username_taken',
   /** Join refused for now: who holds the name could not be told (Presence did not answer); the client retries. */
   unavailable: 'unavailable',
+  /**
+   * Join refused for now: the node has as many joins in progress and waiting as it can answer in
+   * time (a reconnect storm). Not followed by phx_close: phoenix.js rejoins after an error reply by
+   * itself, with its backoff (1 s, 2 s, 5 s, then 10 s), and so does the load tester, with jitter.
+   */
+  overloaded: 'overloaded',
   /** Join refused: the name already has MAX_TABS_PER_USER tabs in this room (payload `limit`). */
   tooManyTabs: 'too_many_tabs',
   /** Join params or push payload failed validation (zod). */

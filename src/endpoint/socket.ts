@@ -8,6 +8,8 @@ import { Events, PHOENIX_TOPIC, decodeFrame, peekHeader, type TextFrame } from '
 import type { Config } from '../config.js';
 import { Metrics } from '../metrics/registry.js';
 import { sessionSpec } from '../session/session.js';
+import { JoinGate } from '../session/join-gate.js';
+import type { JoinLimits } from '../session/join-queue.js';
 import type { SessionConfig } from '../session/state.js';
 import { clientAddress, isLoopback } from './address.js';
 import { Budget, budgetLimits, type FrameKind } from '../transport/budget.js';
@@ -126,12 +128,30 @@ function contained<A extends unknown[]>(log: Logger, what: string, run: (...args
   };
 }
 
+/**
+ * A join makes two queries one after the other (sign-in, history) and, between
+ * and after them, waits on actors that are not the database (Presence, the
+ * Repo's settled): four joins per pooled connection keep the pool busy with a
+ * short queue in the Repo. Measured in a storm of 2,000 rejoins: two per
+ * connection ran ~285 joins/s (a third of each join's time the pool sat idle),
+ * four ~510/s, eight (pool 20) no more, the two cores being the limit by then.
+ * The waiting room holds a few seconds of a storm at that pace; a join that
+ * waited as long as a query may take is shed, as its client would soon give up on it.
+ */
+const JOINS_PER_CONNECTION = 4;
+const JOINS_WAITING = 5_000;
+
+function joinLimits(config: Config): JoinLimits {
+  return { concurrent: JOINS_PER_CONNECTION * config.DB_POOL_SIZE, waiting: JOINS_WAITING, maxWaitMs: config.DB_TIMEOUT_MS };
+}
+
 export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
   const { config, log } = deps;
   const sessionConfig: SessionConfig = {
     maxChannels: config.MAX_CHANNELS,
     names: config.NAMES,
     maxTabs: config.MAX_TABS_PER_USER,
+    joins: new JoinGate(joinLimits(config)),
   };
   const decodeOptions = { maxBytes: config.MAX_FRAME_BYTES };
   const limits = budgetLimits(

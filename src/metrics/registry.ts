@@ -15,9 +15,9 @@ import type { SupervisorEvent } from '../../supervision/index.js';
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-type Tally = 'messagesIn' | 'messagesOut' | 'joins' | 'rateLimited' | 'slowReaderDisconnects' | 'abusiveDisconnects';
+type Tally = 'messagesIn' | 'messagesOut' | 'joins' | 'joinsShed' | 'rateLimited' | 'slowReaderDisconnects' | 'abusiveDisconnects';
 
-const tallies: Record<Tally, number> = { messagesIn: 0, messagesOut: 0, joins: 0, rateLimited: 0, slowReaderDisconnects: 0, abusiveDisconnects: 0 };
+const tallies: Record<Tally, number> = { messagesIn: 0, messagesOut: 0, joins: 0, joinsShed: 0, rateLimited: 0, slowReaderDisconnects: 0, abusiveDisconnects: 0 };
 const reported: Record<Tally, number> = { ...tallies };
 
 function tallyCounter(name: string, help: string, tally: Tally): void {
@@ -36,6 +36,7 @@ function tallyCounter(name: string, help: string, tally: Tally): void {
 tallyCounter('chat_messages_in_total', 'Frames received from clients (heartbeats included).', 'messagesIn');
 tallyCounter('chat_messages_out_total', 'Frames written to clients; a fastlane broadcast counts once per subscribed socket.', 'messagesOut');
 tallyCounter('chat_joins_total', 'Channel joins that succeeded.', 'joins');
+tallyCounter('chat_joins_shed_total', 'Room joins refused with overloaded (too many joins in progress and waiting), to be retried by the client.', 'joinsShed');
 tallyCounter('chat_rate_limited_pushes_total', 'Frames refused by their socket\'s budget (rate_limited), before they were decoded.', 'rateLimited');
 tallyCounter('chat_abusive_disconnects_total', 'Sockets closed with 1008 for sending past their limits after their patience ran out.', 'abusiveDisconnects');
 tallyCounter(
@@ -113,6 +114,9 @@ export const Metrics = {
   },
   join(): void {
     tallies.joins += 1;
+  },
+  joinShed(): void {
+    tallies.joinsShed += 1;
   },
   rateLimited(): void {
     tallies.rateLimited += 1;

@@ -10,6 +10,7 @@ import * as Presence from '../presence/presence.js';
 import { handleLobbyEvent, joinLobby } from './lobby.js';
 import { handleRoomEvent, joinRoom } from './room.js';
 import {
+  alive,
   replyError,
   replyOk,
   type Channel,
@@ -59,6 +60,22 @@ async function leave(state: SessionState, channel: Channel, ctx: SessionCtx): Pr
   }
 }
 
+/** A room join in its turn at the node's gate (its queries are the database's load), or refused for now with overloaded. */
+async function admitted(state: SessionState, run: () => Promise<void>, frame: TextFrame): Promise<void> {
+  const turn = await state.config.joins.enter();
+  if (!turn.ok) {
+    Metrics.joinShed();
+    replyError(state, frame, Reason.overloaded);
+    return;
+  }
+  try {
+    // The socket may have closed while the join waited: its turn goes to the next one.
+    if (!state.conn.closed && alive(state)) await run();
+  } finally {
+    turn.value();
+  }
+}
+
 async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Promise<void> {
   // A join's join_ref is its own ref.
   const joinRef = frame.ref ?? frame.joinRef;
@@ -73,7 +90,7 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
     return;
   }
   const withRef = { ...frame, joinRef };
-  if (frame.topic.startsWith(ROOM_PREFIX)) await joinRoom(state, withRef, joinRef, ctx);
+  if (frame.topic.startsWith(ROOM_PREFIX)) await admitted(state, () => joinRoom(state, withRef, joinRef, ctx), withRef);
   else if (frame.topic === USERS_TOPIC) await joinLobby(state, withRef, joinRef);
   else if (frame.ref !== null) state.conn.send(Encode.errorReply(null, frame.ref, frame.topic, Reason.unmatchedTopic));
   if (state.channels.get(frame.topic)?.joinRef === joinRef) Metrics.join();

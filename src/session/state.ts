@@ -4,6 +4,7 @@ import type { Payload, TextFrame } from '../channel/frame.js';
 import type { NamesMode, User } from '../chat/accounts.js';
 import type { Conn } from '../transport/conn.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
+import type { JoinGate } from './join-gate.js';
 
 /** What a Session knows; all of it dies with the actor (the Conn keeps what must outlive it). */
 
@@ -12,6 +13,8 @@ export interface SessionConfig {
   readonly names: NamesMode;
   /** Presence metas one name may hold in one topic. */
   readonly maxTabs: number;
+  /** The node's room joins, bounded (one gate for every Session of the node). */
+  readonly joins: JoinGate;
 }
 
 export interface Channel {

@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import { reconnectDelayMs, rejoinDelayMs } from './backoff.js';
 import {
   decode,
   encodeHeartbeat,
@@ -21,7 +22,8 @@ import {
  * message whose id is not above the highest seen is a double. After a
  * `phx_error` (the server's Session restarted) or a dropped socket it rejoins
  * with `last_seen_id`, as the browser client does, and the join reply's
- * messages count as deliveries.
+ * messages count as deliveries. Reconnects and join retries back off as
+ * phoenix.js's do, with jitter (backoff.ts), from zero again once joined.
  */
 
 export interface ClientEvents {
@@ -69,7 +71,6 @@ interface ClientOptions {
 
 /** Join errors retrying cannot fix (the server also sends phx_close for these); others are retried as phoenix.js does. */
 const FINAL_JOIN_ERRORS = new Set(['invalid_params', 'username_taken', 'unmatched topic']);
-const JOIN_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000];
 /** The header of a presence frame: [join_ref, null, topic, "presence_...", */
 const PRESENCE_HEADER = /^\[(?:null|"[^"]*"),null,"[^"]*","presence_(?:state|diff|summary)",/;
 
@@ -77,8 +78,6 @@ interface Pending {
   readonly tag: string;
   readonly sentAt: number;
 }
-
-const RECONNECT_MS = 500;
 
 export class LeanClient {
   private ws: WebSocket | undefined;
@@ -89,6 +88,7 @@ export class LeanClient {
   private stopped = false;
   private readonly pending = new Map<string, Pending>();
   private joinAttempts = 0;
+  private reconnectAttempts = 0;
   /** Highest message id seen on the topic: the rejoin's last_seen_id and the doubles check. */
   lastSeenId = 0;
   joined = false;
@@ -124,9 +124,13 @@ export class LeanClient {
       this.joined = false;
       this.joinRef = null;
       if (this.ws === ws) this.ws = undefined;
+      // No reply can come on another socket: what was in flight is unanswered now, not in PUSH_TIMEOUT.
+      this.expire(Number.POSITIVE_INFINITY);
       if (this.stopped) return;
       if (wasConnected) this.events.error('closed_by_server');
-      if (this.options.reconnect) setTimeout(() => this.connect(), RECONNECT_MS + Math.random() * RECONNECT_MS);
+      if (!this.options.reconnect) return;
+      this.reconnectAttempts += 1;
+      setTimeout(() => this.connect(), reconnectDelayMs(this.reconnectAttempts, Math.random()));
     });
   }
 
@@ -248,13 +252,17 @@ export class LeanClient {
       const final = FINAL_JOIN_ERRORS.has(reason);
       this.events.joinFailed(reason, final);
       if (!final) {
-        const delay = JOIN_BACKOFF_MS[Math.min(this.joinAttempts, JOIN_BACKOFF_MS.length - 1)]!;
         this.joinAttempts += 1;
-        setTimeout(() => this.join(), delay * (0.75 + Math.random() / 2));
+        // A join sent on an older socket is not retried: the reconnect joins afresh.
+        const ws = this.ws;
+        setTimeout(() => {
+          if (this.ws === ws) this.join();
+        }, rejoinDelayMs(this.joinAttempts, Math.random()));
       }
       return;
     }
     this.joinAttempts = 0;
+    this.reconnectAttempts = 0;
     const ok = joinOkSchema.safeParse(response);
     if (!ok.success) return this.events.error('bad_join_reply');
     const rejoin = this.everJoined;

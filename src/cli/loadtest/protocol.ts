@@ -60,6 +60,10 @@ const progressSchema = z.object({
   /** Presence frames received, and their bytes. */
   presenceFrames: n,
   presenceBytes: n,
+  /** Outages: a joined socket dropped by the server (closed, or its node died), counted once until it has rejoined. */
+  dropped: n,
+  /** Outages over: the dropped socket rejoined and its catch-up came. */
+  recovered: n,
   errors: z.record(z.string(), n),
   sendingDone: z.boolean(),
 });
@@ -72,6 +76,7 @@ const reportSchema = z.object({
   latencyMs: histogram,
   /** From the announcement's `at` (the server's clock, this machine's) to its arrival. */
   announceMs: histogram,
+  recoveryMs: histogram,
   /** room index -> sockets of this worker joined when sending began. */
   members: z.record(z.string(), n),
   /** key -> [room index, outcome]. */
@@ -83,6 +88,9 @@ const reportSchema = z.object({
   firstSendUs: z.number().nullable(),
   lastAcceptUs: z.number().nullable(),
   lastDeliveryUs: z.number().nullable(),
+  /** The first outage's start and the last one's end: a storm's recovery time spans them. */
+  firstDropUs: z.number().nullable(),
+  lastRecoveryUs: z.number().nullable(),
 });
 export type WorkerReport = z.infer<typeof reportSchema>;
 

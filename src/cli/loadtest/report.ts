@@ -5,8 +5,11 @@ import type { WorkerReport } from './protocol.js';
  * Turns the workers' reports into the run's figures. Expected deliveries of a
  * message = the members of its room when sending began (every socket that had
  * joined; one that is rejoining after a restart still is one, and must catch
- * up). A message counts as stored when the server said ok, or when it said
- * nothing but somebody got it; a refused one (rate_limited...) is expected nowhere.
+ * up). A message is expected when the server said ok. One it never answered
+ * (a push timed out, or its socket or node went down with it in flight) may or
+ * may not be stored: it is expected nowhere, and where it shows up it is still
+ * checked against doubles. A refused one (rate_limited...) is expected nowhere
+ * and must show up nowhere.
  */
 
 interface Quantiles {
@@ -25,8 +28,10 @@ export interface LoadtestResult {
     readonly accepted: number;
     readonly refused: number;
     readonly refusedReasons: Record<string, number>;
-    /** No reply in time and delivered to nobody: lost in a crashed Session's mailbox before it was stored (Phoenix does the same). */
+    /** No reply: lost in a crashed Session's mailbox or a dead node, or stored just before it died (Phoenix does the same). */
     readonly unanswered: number;
+    /** Of the unanswered, those somebody got: stored after all (their deliveries are not in `delivered`). */
+    readonly unansweredDelivered: number;
     /** Not sent because the sender's channel was rejoining at that moment. */
     readonly skipped: number;
     readonly expectedDeliveries: number;
@@ -48,6 +53,15 @@ export interface LoadtestResult {
   /** Presence frames (presence_state, presence_diff, presence_summary) every socket received, in all. */
   readonly presence: { readonly frames: number; readonly bytes: number };
   readonly restarts: { readonly phxErrors: number; readonly rejoins: number; readonly killed: number };
+  /** Joined sockets the server dropped (its node died, or it closed them), and how they came back. */
+  readonly storm: {
+    readonly dropped: number;
+    readonly rejoined: number;
+    /** From the first drop until the last dropped socket had rejoined with its catch-up; undefined if none dropped, or one never came back. */
+    readonly recoveredMs: number | undefined;
+    /** Per outage: from the drop to the rejoin's reply. */
+    readonly rejoinMs: Quantiles;
+  };
   readonly errors: Record<string, number>;
   readonly serverRssBytes: { readonly before: number | undefined; readonly after: number | undefined };
   readonly seconds: { readonly ramp: number; readonly sending: number; readonly drain: number };
@@ -86,6 +100,7 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
   let presenceFrames = 0;
   let presenceBytes = 0;
   let announceDoubled = 0;
+  const recovery = new Histogram();
   const members: Record<string, number> = {};
   const deliveries: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -97,9 +112,13 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
   let skipped = 0;
   let phxErrors = 0;
   let rejoins = 0;
+  let dropped = 0;
+  let recovered = 0;
   const firstSend = Math.min(...reports.map((r) => r.firstSendUs ?? Number.POSITIVE_INFINITY));
   const lastAccept = Math.max(...reports.map((r) => r.lastAcceptUs ?? Number.NEGATIVE_INFINITY));
   const lastDelivery = Math.max(...reports.map((r) => r.lastDeliveryUs ?? Number.NEGATIVE_INFINITY));
+  const firstDrop = Math.min(...reports.map((r) => r.firstDropUs ?? Number.POSITIVE_INFINITY));
+  const lastRecovery = Math.max(...reports.map((r) => r.lastRecoveryUs ?? Number.NEGATIVE_INFINITY));
   // Rates over the time the traffic really took; 0 when there was none.
   const rate = (count: number, endUs: number): number => (Number.isFinite(firstSend) && endUs > firstSend ? count / ((endUs - firstSend) / 1e6) : 0);
   for (const report of reports) {
@@ -111,6 +130,7 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
     presenceFrames += report.progress.presenceFrames;
     presenceBytes += report.progress.presenceBytes;
     announceDoubled += report.progress.announceDoubled;
+    recovery.merge(report.recoveryMs);
     add(members, report.members);
     add(deliveries, report.deliveries);
     add(errors, report.progress.errors);
@@ -122,26 +142,29 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
     skipped += report.progress.skipped;
     phxErrors += report.progress.restarts;
     rejoins += report.progress.rejoins;
+    dropped += report.progress.dropped;
+    recovered += report.progress.recovered;
   }
   let accepted = 0;
   let refused = 0;
   let unanswered = 0;
+  let unansweredDelivered = 0;
   let expected = 0;
   let delivered = 0;
   let lost = 0;
   for (const [key, [room, status]] of Object.entries(sent)) {
     const got = deliveries[key] ?? 0;
-    const stored = status === 'ok' || (status === 'timeout' && got > 0);
-    delivered += got;
     if (status === 'error') {
       refused += 1;
       if (got > 0) errors['refused_but_delivered'] = (errors['refused_but_delivered'] ?? 0) + 1;
       continue;
     }
-    if (!stored) {
+    if (status === 'timeout') {
       unanswered += 1;
+      if (got > 0) unansweredDelivered += 1;
       continue;
     }
+    delivered += got;
     accepted += 1;
     const want = members[String(room)] ?? 0;
     expected += want;
@@ -151,6 +174,7 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
   if (lost > 0) failures.push(`${lost} expected deliveries lost`);
   if (doubled > 0) failures.push(`${doubled} deliveries doubled`);
   if (joined < facts.requested) failures.push(`only ${joined} of ${facts.requested} sockets joined`);
+  if (recovered < dropped) failures.push(`${dropped - recovered} of ${dropped} sockets dropped by the server never rejoined`);
   if (facts.killing && facts.killed === 0) failures.push('--kill-sessions was given but no session was killed');
   for (const error of new Set([...facts.killErrors, ...facts.announcements.errors])) failures.push(error);
   const announceLost = Math.max(0, facts.announcements.expected - announced);
@@ -161,7 +185,7 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
     sockets: { requested: facts.requested, joined, joinFailures },
     connectMs: quantiles(connect),
     joinMs: quantiles(join),
-    messages: { sent: sentCount, accepted, refused, refusedReasons, unanswered, skipped, expectedDeliveries: expected, delivered, lost, doubled },
+    messages: { sent: sentCount, accepted, refused, refusedReasons, unanswered, unansweredDelivered, skipped, expectedDeliveries: expected, delivered, lost, doubled },
     latencyMs: quantiles(latency),
     announcements: {
       made: facts.announcements.made,
@@ -173,6 +197,12 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
     },
     presence: { frames: presenceFrames, bytes: presenceBytes },
     restarts: { phxErrors, rejoins, killed: facts.killed },
+    storm: {
+      dropped,
+      rejoined: recovered,
+      recoveredMs: dropped > 0 && recovered === dropped ? (lastRecovery - firstDrop) / 1_000 : undefined,
+      rejoinMs: quantiles(recovery),
+    },
     errors,
     serverRssBytes: { before: facts.rssBefore, after: facts.rssAfter },
     seconds: { ramp: facts.rampSeconds, sending: facts.sendingSeconds, drain: facts.drainSeconds },
@@ -195,7 +225,7 @@ export function formatTable(result: LoadtestResult): string {
     ['messages sent', int(m.sent)],
     ['  accepted (stored)', `${int(m.accepted)}  (${int(result.acceptedPerSec)}/s)`],
     ['  refused', m.refused === 0 ? '0' : `${int(m.refused)} ${JSON.stringify(m.refusedReasons)}`],
-    ['  unanswered', int(m.unanswered)],
+    ['  unanswered (delivered anyway)', `${int(m.unanswered)} (${int(m.unansweredDelivered)})`],
     ['  skipped (sender rejoining)', int(m.skipped)],
     ['deliveries expected', int(m.expectedDeliveries)],
     ['delivered', `${int(m.delivered)}  (${int(result.deliveriesPerSec)}/s)`],
@@ -214,6 +244,9 @@ export function formatTable(result: LoadtestResult): string {
     ['server RSS before / after', `${mib(result.serverRssBytes.before)} / ${mib(result.serverRssBytes.after)}`],
     ['restarts seen (phx_error) / rejoins', `${int(result.restarts.phxErrors)} / ${int(result.restarts.rejoins)}`],
     ['sessions killed', int(result.restarts.killed)],
+    ['sockets dropped by the server / rejoined', `${int(result.storm.dropped)} / ${int(result.storm.rejoined)}`],
+    ['  recovered in ms (first drop to last rejoin)', ms(result.storm.recoveredMs)],
+    ['  rejoin after drop ms p50 / p99', `${ms(result.storm.rejoinMs.p50)} / ${ms(result.storm.rejoinMs.p99)}`],
     ['errors', Object.keys(result.errors).length === 0 ? 'none' : JSON.stringify(result.errors)],
     ['seconds ramp / sending / drain', `${result.seconds.ramp.toFixed(1)} / ${result.seconds.sending.toFixed(1)} / ${result.seconds.drain.toFixed(1)}`],
   ];

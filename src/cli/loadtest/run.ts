@@ -13,9 +13,24 @@ import { announce, killSessions, residentBytes } from './server-api.js';
  * sums up. The same function serves `npm run loadtest` and `npm run bench`.
  */
 
-interface RunHooks {
+type Counter = keyof Omit<Progress, 'errors' | 'sendingDone'>;
+
+/** The run as a hook sees it while it goes on: the workers' counters, summed (fresh every 500 ms). */
+export interface RunView {
+  total(counter: Counter): number;
+  /** Resolves once `predicate` holds; rejects past `timeoutMs`, naming `what`. */
+  until(what: string, predicate: (view: RunView) => boolean, timeoutMs: number): Promise<void>;
+}
+
+export interface RunHooks {
   /** Every socket has joined (or failed to); sending has not begun. */
   onJoined?(): Promise<void> | void;
+  /**
+   * Sending has begun; the run goes on meanwhile (the hook may kill the server,
+   * say, and start it again). Draining waits for the hook to finish, and then
+   * for every socket the server dropped to have rejoined.
+   */
+  onSending?(run: RunView): Promise<void> | void;
   /** Sending is over and deliveries have stopped; sockets are still open. */
   onDrained?(): Promise<void> | void;
   /** The --announce announcements have reached every socket, or stopped coming. */
@@ -31,6 +46,11 @@ const PROGRESS_POLL_MS = 500;
 const QUIET_MS = 1_500;
 const MAX_DRAIN_MS = 30_000;
 const SETTLE_GRACE_MS = 60_000;
+/**
+ * After sending, for the sockets still out to come back. Generous: the goal is
+ * 30 s, and a run past it should say by how much rather than fail to measure.
+ */
+const RECOVERY_GRACE_MS = 120_000;
 const workerScript = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 function endpoints(url: string): { httpUrl: string; wsUrl: string; host: string } {
@@ -80,7 +100,7 @@ function spawnWorker(raiseSoftLimitTo: number | undefined): Worker {
   return new Worker(child);
 }
 
-const sum = (workers: readonly Worker[], field: keyof Omit<Progress, 'errors' | 'sendingDone'>): number =>
+const sum = (workers: readonly Worker[], field: Counter): number =>
   workers.reduce((total, w) => total + (w.progress?.[field] ?? 0), 0);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -149,11 +169,18 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
     const durationMs = options.messages === undefined ? options.duration * 1_000 : 0;
     const sendStart = performance.now();
     for (const worker of workers) worker.send({ type: 'send', durationMs, ...(quotas === undefined ? {} : { quotas }) });
+    let hookFailure: string | undefined;
+    const hookDone = Promise.resolve()
+      .then(() => hooks.onSending?.(view(workers)))
+      .catch((error: unknown) => {
+        hookFailure = `onSending: ${error instanceof Error ? error.message : String(error)}`;
+      });
+    const problems = (): string | undefined => fatal() ?? hookFailure;
     let killBudget = 0;
     let lastKill = performance.now();
     const sendDeadline = sendStart + (durationMs > 0 ? durationMs : 3_600_000) + PUSH_TIMEOUT_MS + 5_000;
     while (!workers.every((w) => w.progress?.sendingDone === true)) {
-      const problem = fatal();
+      const problem = problems();
       if (problem !== undefined) throw new Error(problem);
       if (performance.now() > sendDeadline) throw new Error('senders did not finish in time');
       if (options['kill-sessions'] > 0 && adminToken !== undefined) {
@@ -171,6 +198,15 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
       await sleep(100);
     }
     const sendingSeconds = (performance.now() - sendStart) / 1_000;
+    await hookDone;
+    if (hookFailure !== undefined) throw new Error(hookFailure);
+    // Sockets the server dropped come back before the drain starts: their catch-up is part of what is counted.
+    const recoveryDeadline = performance.now() + RECOVERY_GRACE_MS;
+    while (sum(workers, 'recovered') < sum(workers, 'dropped') && performance.now() < recoveryDeadline) {
+      const problem = fatal();
+      if (problem !== undefined) throw new Error(problem);
+      await sleep(PROGRESS_POLL_MS);
+    }
 
     // Drain: until deliveries stop coming (rejoins catching up included).
     phase = 'drain';
@@ -235,6 +271,21 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
     while (!workers.every((w) => w.exited) && performance.now() < closeDeadline) await sleep(50);
     for (const worker of workers) if (!worker.exited) worker.child.kill('SIGKILL');
   }
+}
+
+function view(workers: readonly Worker[]): RunView {
+  const run: RunView = {
+    total: (counter) => sum(workers, counter),
+    until: async (what, predicate, timeoutMs) => {
+      const deadline = performance.now() + timeoutMs;
+      // The counters change when a worker reports (every 500 ms): a look every 100 ms sees a change soon after.
+      while (!predicate(run)) {
+        if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+        await sleep(100);
+      }
+    },
+  };
+  return run;
 }
 
 /** N messages over S senders, as evenly as it goes: sender index -> count. */

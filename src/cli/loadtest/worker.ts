@@ -45,6 +45,8 @@ const progress: Progress = {
   announceDoubled: 0,
   presenceFrames: 0,
   presenceBytes: 0,
+  dropped: 0,
+  recovered: 0,
   errors: {},
   sendingDone: false,
 };
@@ -53,14 +55,18 @@ const joinMs = new Histogram();
 const latencyMs = new Histogram();
 const announceMs = new Histogram();
 const announcementSchema = z.object({ id: z.string(), at: z.number() });
+/** From a joined socket's drop by the server to its rejoin (the catch-up in the reply). */
+const recoveryMs = new Histogram();
 const members: Record<string, number> = {};
 const sentMessages: Record<string, [number, 'ok' | 'error' | 'timeout']> = {};
 const deliveries: Record<string, number> = {};
 const refusedReasons: Record<string, number> = {};
-const timing: { firstSendUs: number | null; lastAcceptUs: number | null; lastDeliveryUs: number | null } = {
+const timing: { firstSendUs: number | null; lastAcceptUs: number | null; lastDeliveryUs: number | null; firstDropUs: number | null; lastRecoveryUs: number | null } = {
   firstSendUs: null,
   lastAcceptUs: null,
   lastDeliveryUs: null,
+  firstDropUs: null,
+  lastRecoveryUs: null,
 };
 
 const clients: LeanClient[] = [];
@@ -123,6 +129,8 @@ function sendClosedLoop(sender: Sender): void {
 function events(index: number, client: () => LeanClient): ClientEvents {
   let settled = false;
   let heard: Set<string> | undefined;
+  /** When the server dropped this joined socket, until it has rejoined: one outage, however many reconnects it takes. */
+  let droppedAt: number | undefined;
   const settle = (): void => {
     if (settled) return;
     settled = true;
@@ -135,6 +143,13 @@ function events(index: number, client: () => LeanClient): ClientEvents {
     joined: (ms, rejoin) => {
       if (rejoin) progress.rejoins += 1;
       else joinMs.record(ms);
+      if (droppedAt !== undefined) {
+        const now = nowMicros();
+        recoveryMs.record((now - droppedAt) / 1_000);
+        timing.lastRecoveryUs = now;
+        progress.recovered += 1;
+        droppedAt = undefined;
+      }
       settle();
     },
     joinFailed: (reason, final) => {
@@ -185,6 +200,11 @@ function events(index: number, client: () => LeanClient): ClientEvents {
     },
     error: (kind) => {
       countError(kind);
+      if (kind === 'closed_by_server' && client().hasJoined && droppedAt === undefined) {
+        droppedAt = nowMicros();
+        timing.firstDropUs ??= droppedAt;
+        progress.dropped += 1;
+      }
       // A connection that failed before its first join settles the socket: the ramp does not wait for its retries.
       if (kind !== 'closed_by_server' && !client().hasJoined) settle();
     },
@@ -272,6 +292,7 @@ function report(): void {
       joinMs: joinMs.toJSON(),
       latencyMs: latencyMs.toJSON(),
       announceMs: announceMs.toJSON(),
+      recoveryMs: recoveryMs.toJSON(),
       members,
       sentMessages,
       deliveries,
