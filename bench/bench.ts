@@ -108,11 +108,17 @@ async function measure(start: () => Promise<BenchServer>): Promise<Figures> {
   return { paced, fast, capacity: capacities, persistence: persisted };
 }
 
+/** A scenario whose figures stand even when the load tester found something wrong: that fails the bench too. */
+function noted<T extends { readonly failures: readonly string[] }>(what: string, figures: T | undefined): T | undefined {
+  for (const failure of figures?.failures ?? []) failures.push(`${what}: ${failure}`);
+  return figures;
+}
+
 /** The many-sessions run on `workers` processes of either server, each on a fresh start. */
 const measureScale = (start: (workers: number) => Promise<BenchServer>): Promise<ScaleFigures | undefined> =>
   withServer(
     () => start(size.scale.workers),
-    (server) => attempt(`${server.name} scale`, () => scale(server, { ...size.scale, onProgress: progress(`${server.name} scale`) })),
+    async (server) => noted(`${server.name} scale`, await attempt(`${server.name} scale`, () => scale(server, { ...size.scale, onProgress: progress(`${server.name} scale`) }))),
   );
 
 const started = Date.now();
@@ -129,7 +135,9 @@ const stormed = only.has('storm') ? await attempt(`chat storm ${size.storm}`, ()
 const largeRooms: Array<{ chat: LargeRoomFigures | undefined; raw: LargeRoomFigures | undefined }> = [];
 for (const sockets of only.has('large-room') ? size.largeRoom : []) {
   const fill = (start: () => Promise<BenchServer>) =>
-    withServer(start, (server) => attempt(`${server.name} large room ${sockets}`, () => largeRoom(server, sockets, progress(`${server.name} large room ${sockets}`))));
+    withServer(start, async (server) =>
+      noted(`${server.name} large room ${sockets}`, await attempt(`${server.name} large room ${sockets}`, () => largeRoom(server, sockets, progress(`${server.name} large room ${sockets}`)))),
+    );
   largeRooms.push({ raw: await fill(() => startRawServer(2)), chat: await fill(() => startChatServer(2)) });
 }
 const rawScale = only.has('scale') ? await measureScale(startRawServer) : undefined;
