@@ -153,8 +153,8 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
 
     // Ramp: every socket joined, refused, or failed to connect.
     const rampStart = performance.now();
-    // Joins may lag the connections: a server that joins at half the ramp still gets measured.
-    const rampDeadline = rampStart + (options.sockets / options.ramp) * 2_000 + SETTLE_GRACE_MS;
+    // Joins may lag the connections: a server that joins at a quarter of the ramp still gets measured.
+    const rampDeadline = rampStart + (options.sockets / options.ramp) * 4_000 + SETTLE_GRACE_MS;
     while (sum(workers, 'settled') < options.sockets) {
       const problem = fatal();
       if (problem !== undefined) throw new Error(problem);
