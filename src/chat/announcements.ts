@@ -14,9 +14,9 @@ import { messageBody } from './schemas.js';
  */
 
 export const ANNOUNCEMENTS_TOPIC = 'chat:announcements';
-export const ANNOUNCEMENT_EVENT = 'announcement';
+const ANNOUNCEMENT_EVENT = 'announcement';
 
-export interface Announcement {
+interface Announcement {
   /** One id per announcement: a client in several rooms shows it once. */
   readonly id: string;
   readonly body: string;

@@ -10,8 +10,8 @@ import type { Routes } from './route.js';
 
 /**
  * The admin API, under /admin, for people who run the server: see the tree and
- * the sessions, kill sessions and core actors, tell everyone something. It exists only when ADMIN_TOKEN
- * is set (otherwise /admin/* falls through to the 404 route); every data route
+ * the sessions, kill sessions and core actors, announce to everyone. It exists
+ * only when ADMIN_TOKEN is set (otherwise /admin/* falls through to the 404 route); every data route
  * wants `Authorization: Bearer <ADMIN_TOKEN>` and answers 401 without it. The
  * page at GET /admin is served without the token: it holds no data, asks the
  * person for the token and sends it on each call.
