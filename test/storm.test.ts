@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { optionsSchema } from '../src/cli/loadtest/options.js';
 import type { LoadtestResult } from '../src/cli/loadtest/report.js';
 import { runLoadtest, type RunView } from '../src/cli/loadtest/run.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
+import { freePort } from './support/ops.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
 /**
@@ -22,15 +22,6 @@ const ROOMS = 10;
 const RECOVERY_GOAL_MS = 30_000;
 /** Messages stored before the kill: the catch-up has something to bring. */
 const ACCEPTED_BEFORE_KILL = 30;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
-}
 
 /** 300 sockets in rooms of 30, 10 senders at 2 msgs/s each; `kill` runs once messages are flowing. */
 function storm(url: string, kill: () => Promise<void>): Promise<LoadtestResult> {

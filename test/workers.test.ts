@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Presence, type Socket } from 'phoenix';
 import { inspectProcess } from '../src/repo/embedded-leftover.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
 import { connect, join, push } from './support/phoenix-client.js';
 import { eventually } from './support/probe.js';
+import { freePort } from './support/ops.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
 /** WORKERS=2 npm start: two processes on one port, both serving, one chat. */
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
-}
 
 describe('WORKERS=2: several processes on one port', { timeout: 120_000 }, () => {
   let db: TestDatabase;
