@@ -114,7 +114,10 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   }
   const presence = tracked?.ok === true ? await Presence.joinState(frame.topic) : undefined;
   // Every message the history holds has come by the tap now (or before it): none can come again by the fastlane.
-  const synced = presence?.ok === true ? await Messages.announced() : undefined;
+  // Most joins read a history this node has dispatched already, and need not wait for anything.
+  const newest = history.ok ? Math.max(0, ...history.value.map((message) => message.id)) : 0;
+  const dispatched = newest <= state.conn.fastlane.dispatchedThrough(frame.topic);
+  const synced = presence?.ok === true ? (dispatched ? ok(undefined) : await Messages.announced()) : undefined;
   if (!history.ok || presence === undefined || !presence.ok || synced?.ok !== true) {
     state.conn.removeTap(frame.topic);
     if (tracked?.ok === true) await Presence.untrack(ctx.self, frame.topic, user.name);

@@ -18,6 +18,8 @@ export class Fastlane {
   private readonly taps = new Map<string, Set<Tap>>();
   /** Rooms this node's sockets subscribed to; one found empty by an announcement is forgotten. */
   private readonly rooms = new Set<string>();
+  /** The highest message id dispatched here per room with sockets or taps here (a room's ids come in order). */
+  private readonly newest = new Map<string, number>();
 
   constructor(private readonly app: TemplatedApp) {}
 
@@ -27,6 +29,7 @@ export class Fastlane {
     const started = performance.now();
     const taps = this.taps.get(broadcast.topic);
     const sockets = this.app.numSubscribers(broadcast.topic);
+    this.note(broadcast, taps !== undefined || sockets > 0);
     // Encoding is skipped altogether when nobody listens.
     const json = taps === undefined && sockets === 0 ? undefined : broadcast.json();
     if (json?.ok === true) {
@@ -38,6 +41,23 @@ export class Fastlane {
       }
     }
     Metrics.fanout((performance.now() - started) / 1_000);
+  }
+
+  /**
+   * Every message of `topic` up to this id has been dispatched here (0: none
+   * known). A join whose history goes no further needs not wait for the
+   * broadcasts of its history: they have all come by its tap or before it.
+   */
+  dispatchedThrough(topic: string): number {
+    return this.newest.get(topic) ?? 0;
+  }
+
+  private note(broadcast: Broadcast, listened: boolean): void {
+    const id = broadcast.payload['id'];
+    if (broadcast.event !== 'new_msg' || typeof id !== 'number') return;
+    // Kept only while someone here listens, so the map is as big as the rooms in use here.
+    if (listened) this.newest.set(broadcast.topic, Math.max(id, this.newest.get(broadcast.topic) ?? 0));
+    else this.newest.delete(broadcast.topic);
   }
 
   subscribed(topic: string): void {
