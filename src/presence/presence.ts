@@ -95,13 +95,13 @@ function flushTopic(state: State, topic: string): void {
 
 const summaryPayload = (summary: Summary) => ({ count: summary.count, recent: [...summary.recent] });
 
+const isSized = (sizing: Sizing, topic: string): boolean => sizing.prefixes.some((prefix) => topic.startsWith(prefix));
+
 /**
  * A sized topic's change: counted, and its members told if the room switched.
  * Answers whether the diff still goes out (the room is small). Switching, the
  * pending diffs are dropped: the summary replaces them, or the state holds them.
  */
-const isSized = (sizing: Sizing, topic: string): boolean => sizing.prefixes.some((prefix) => topic.startsWith(prefix));
-
 function sized(state: State, sizing: Sizing, topic: string, diff: PresenceDiff, now: number): boolean {
   for (const key of Object.keys(diff.leaves)) if (!state.tracker.hasKey(topic, key)) sizing.sizes.left(topic, key);
   const change = sizing.sizes.counted(topic, state.tracker.keyCount(topic));

@@ -53,13 +53,11 @@ type Entry = {
   readonly meta: PresenceMeta;
 };
 
-/** topic -> key -> phx_ref -> entry. Map order per key is tracking order, which is what `list` must show. */
 // The innermost levels are arrays: a key has a meta per tab (a few), an owner an entry or two (its room,
 // the lobby), and with 19,000 sessions a Map per level would cost each of them several hundred bytes.
-/** topic -> key -> its entries (one per meta, in join order); see `without`. */
+/** topic -> key -> its entries, in tracking order, which is what `list` must show; see `without`. */
 type TopicIndex = Map<string, Map<string, Entry[]>>;
-/** owner -> topic -> key -> entry: identity of an entry within one node. */
-/** owner -> what it tracks. */
+/** owner -> what it tracks, within one node (an entry is found by topic and key among them). */
 type OwnerIndex = Map<string, Entry[]>;
 
 const UINT32 = 0x1_0000_0000;
@@ -373,11 +371,10 @@ export class TrackerState {
     }
   }
 
-  /** Empty maps are deleted on the way out, so owners and topics that come and go leave nothing behind. */
+  /** Emptied lists and maps are deleted on the way out, so owners and topics that come and go leave nothing behind. */
   private remove(entry: Entry, diffs: TopicDiffs): void {
     const keys = this.byTopic.get(entry.topic);
-    const entries = keys === undefined ? undefined : without(keys, entry.key, entry);
-    if (keys !== undefined && entries !== undefined) {
+    if (keys !== undefined && without(keys, entry.key, entry)) {
       if (keys.size === 0) {
         this.byTopic.delete(entry.topic);
         this.json.delete(entry.topic);
@@ -386,7 +383,7 @@ export class TrackerState {
       }
     }
     const owners = this.byNode.get(entry.node);
-    if (owners !== undefined && without(owners, entry.owner, entry) !== undefined && owners.size === 0) this.byNode.delete(entry.node);
+    if (owners !== undefined && without(owners, entry.owner, entry) && owners.size === 0) this.byNode.delete(entry.node);
     this.entryCount -= 1;
     addMeta(diffOf(diffs, entry.topic).leaves, entry.key, entry.meta);
     if (this.ops !== undefined && entry.node === this.node) this.ops.push({ leave: { topic: entry.topic, key: entry.key, ref: entry.meta.phx_ref } });
@@ -394,17 +391,17 @@ export class TrackerState {
 }
 
 /**
- * Takes `entry` out of `index`'s list under `id` (deleting an emptied list), and gives what is
- * left, or undefined when it was not there. Lists are copied, never grown in place: an array
- * grown by push (or spread into) keeps room for 16 more, which with 19,000 sessions is megabytes.
+ * Takes `entry` out of `index`'s list under `id` (deleting an emptied list); whether it was
+ * there. Lists are copied, never grown in place: an array grown by push (or spread into)
+ * keeps room for 16 more, which with 19,000 sessions is megabytes.
  */
-function without(index: Map<string, Entry[]>, id: string, entry: Entry): Entry[] | undefined {
+function without(index: Map<string, Entry[]>, id: string, entry: Entry): boolean {
   const entries = index.get(id);
-  if (entries === undefined || !entries.includes(entry)) return undefined;
+  if (entries === undefined || !entries.includes(entry)) return false;
   const rest = entries.filter((other) => other !== entry);
   if (rest.length === 0) index.delete(id);
   else index.set(id, rest);
-  return rest;
+  return true;
 }
 
 /** JSON keeps the three strings apart whatever characters they hold. */

@@ -127,7 +127,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
 
   if (!alive(state)) return;
   const messages = history.value;
-  const lastId = Math.max(since ?? 0, ...messages.map((message) => message.id));
+  const lastId = Math.max(since ?? 0, newest);
   const frames = [
     ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { messages, user: { id: user.id, name: user.name } })),
     Encode.push(joinRef, frame.topic, presence.value.event, Encode.asPayloadJson(presence.value.json)),

@@ -212,16 +212,7 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
     // Drain: until deliveries stop coming (rejoins catching up included).
     phase = 'drain';
     const drainStart = performance.now();
-    let lastDelivered = -1;
-    let lastChange = performance.now();
-    while (performance.now() - lastChange < QUIET_MS && performance.now() - drainStart < MAX_DRAIN_MS) {
-      const delivered = sum(workers, 'delivered');
-      if (delivered !== lastDelivered) {
-        lastDelivered = delivered;
-        lastChange = performance.now();
-      }
-      await sleep(PROGRESS_POLL_MS);
-    }
+    await quiet(() => false, () => sum(workers, 'delivered'), PROGRESS_POLL_MS);
     const drainSeconds = (performance.now() - drainStart) / 1_000;
     await hooks.onDrained?.();
     phase = 'announce';
@@ -236,7 +227,7 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
       }
       announcements.made += 1;
       announcements.expected += expected;
-      await quiet(() => sum(workers, 'announced') - before >= expected, () => sum(workers, 'announced'));
+      await quiet(() => sum(workers, 'announced') - before >= expected, () => sum(workers, 'announced'), 50);
     }
     await hooks.onAnnounced?.();
     const rssAfter = await residentBytes(httpUrl);
@@ -294,13 +285,16 @@ function quotaPerSender(messages: number, senders: number): Record<string, numbe
   return Object.fromEntries(Array.from({ length: senders }, (_, i) => [String(i), Math.floor(messages / senders) + (i < messages % senders ? 1 : 0)]));
 }
 
-/** Until `done`, or until `count` has not moved for QUIET_MS (what was coming has come), at most MAX_DRAIN_MS. */
-async function quiet(done: () => boolean, count: () => number): Promise<void> {
+/**
+ * Until `done`, or until `count` has not moved for QUIET_MS (what was coming has
+ * come), at most MAX_DRAIN_MS, looking every `pollMs`: the drain and each announcement.
+ */
+async function quiet(done: () => boolean, count: () => number, pollMs: number): Promise<void> {
   const start = performance.now();
   let last = count();
   let lastChange = start;
   while (!done() && performance.now() - lastChange < QUIET_MS && performance.now() - start < MAX_DRAIN_MS) {
-    await sleep(50);
+    await sleep(pollMs);
     const now = count();
     if (now !== last) {
       last = now;
