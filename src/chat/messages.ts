@@ -36,7 +36,7 @@ const newMessage = z.object({ room: roomName, body: messageBody, nonce: messageN
 
 export const ROOM_PREFIX = 'room:';
 /** A room's topic: where its messages, deletes and presences are told. */
-const roomTopic = (room: string): string => `${ROOM_PREFIX}${room}`;
+export const roomTopic = (room: string): string => `${ROOM_PREFIX}${room}`;
 
 /**
  * Stores a message. Once it is committed, the Repo's sink (see application.ts)
@@ -148,23 +148,73 @@ export async function deleteMessage(user: User, idInput: unknown): Promise<Resul
   return ok(result.value);
 }
 
-/** Full-text search over bodies, newest first; in one room or everywhere. */
+const wordCount = z.object({ nodes: z.number() });
+// before_id null or absent: from the newest.
+const searchInput = z.object({ q: searchQuery, room: roomName.optional(), before_id: messageId.nullable().optional() });
+
+/**
+ * Full-text search over bodies (websearch syntax: words, "a phrase", -not, or),
+ * newest first; in one room or everywhere; `beforeId` pages back (only ids
+ * below it). A query with no words in it (only punctuation, say) is refused
+ * as invalid, not answered with nothing: it could never match. Errors name
+ * the field: `q`, `room` or `before_id`.
+ */
 export async function search(
   queryInput: unknown,
-  options: { readonly room?: unknown; readonly limit?: number } = {},
+  options: { readonly room?: unknown; readonly beforeId?: unknown; readonly limit?: number } = {},
 ): Promise<Result<ChatMessage[], ChatError>> {
-  const query = searchQuery.safeParse(queryInput);
-  if (!query.success) return err(invalid(query.error));
-  const room = options.room === undefined ? undefined : roomName.safeParse(options.room);
-  if (room !== undefined && !room.success) return err(invalid(room.error));
+  const parsed = searchInput.safeParse({ q: queryInput, room: options.room, before_id: options.beforeId });
+  if (!parsed.success) return err(invalid(parsed.error));
+  const { q, room, before_id: beforeId } = parsed.data;
   const limit = options.limit ?? PAGE_LIMIT;
-  return list(
+  const result = await Repo.run(async (sql) => {
+    const found = rows.parse(
+      await sql`
+        SELECT m.id, m.room, m.user_id, m.body, m.inserted_at, u.name AS user_name
+        FROM messages m JOIN users u ON u.id = m.user_id
+        WHERE m.search @@ websearch_to_tsquery('simple', ${q})
+          AND m.deleted_at IS NULL
+          ${room === undefined ? sql`` : sql`AND m.room = ${room}`}
+          ${beforeId === undefined || beforeId === null ? sql`` : sql`AND m.id < ${beforeId}`}
+        ORDER BY m.id DESC LIMIT ${limit}`,
+    );
+    // Only a search that found nothing asks whether its query had any words at all.
+    if (found.length > 0) return found;
+    const words = wordCount.parse((await sql`SELECT numnode(websearch_to_tsquery('simple', ${q})) AS nodes`)[0]);
+    return words.nodes === 0 ? ('no_words' as const) : found;
+  });
+  if (!result.ok) return err(fromRepo(result.error));
+  if (result.value === 'no_words') return err({ reason: 'invalid_params', errors: { q: 'must contain a word to search for' } });
+  return ok(result.value.map(toChat));
+}
+
+/** Messages on each side of a message: the context a search hit opens in. */
+export const AROUND_LIMIT = 25;
+
+/**
+ * A live message of `room` with up to `limit` live messages before it and
+ * `limit` after it, oldest first; not_found when that room has no such live
+ * message (deleted, unknown, or another room's).
+ */
+export async function around(roomInput: unknown, idInput: unknown, limit = AROUND_LIMIT): Promise<Result<ChatMessage[], ChatError>> {
+  const parsed = z.object({ room: roomName, id: messageId }).safeParse({ room: roomInput, id: idInput });
+  if (!parsed.success) return err(invalid(parsed.error));
+  const { room, id } = parsed.data;
+  const found = await list(
     (sql) => sql`
+      WITH target AS (SELECT id FROM messages WHERE id = ${id} AND room = ${room} AND deleted_at IS NULL)
       SELECT m.id, m.room, m.user_id, m.body, m.inserted_at, u.name AS user_name
       FROM messages m JOIN users u ON u.id = m.user_id
-      WHERE m.search @@ websearch_to_tsquery('simple', ${query.data})
-        AND m.deleted_at IS NULL
-        ${room === undefined ? sql`` : sql`AND m.room = ${room.data}`}
-      ORDER BY m.id DESC LIMIT ${limit}`,
+      WHERE m.id IN (
+        SELECT id FROM target
+        UNION ALL
+        (SELECT b.id FROM messages b, target t
+         WHERE b.room = ${room} AND b.deleted_at IS NULL AND b.id < t.id ORDER BY b.id DESC LIMIT ${limit})
+        UNION ALL
+        (SELECT a.id FROM messages a, target t
+         WHERE a.room = ${room} AND a.deleted_at IS NULL AND a.id > t.id ORDER BY a.id LIMIT ${limit}))
+      ORDER BY m.id`,
   );
+  if (!found.ok) return found;
+  return found.value.some((message) => message.id === id) ? found : err({ reason: 'not_found' });
 }

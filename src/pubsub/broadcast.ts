@@ -1,6 +1,15 @@
 import type { Pid } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 
+/**
+ * A socket of this node that publishes a frame to a topic's other subscribers
+ * (uWS ws.publish skips the publisher): broadcastFrom's way to leave out the
+ * sender's socket. False when it cannot (closed): then everyone gets it.
+ */
+export interface SenderSocket {
+  publishToOthers(topic: string, frame: string): boolean;
+}
+
 /** What a broadcast carries: a JSON object, as sockets and other nodes get it. */
 export type Payload = Record<string, unknown>;
 
@@ -25,6 +34,8 @@ export class Broadcast {
     readonly payload: Payload,
     /** The sender left out by broadcastFrom. */
     readonly from: Pid | undefined = undefined,
+    /** The sender's socket, left out by the fastlane on this node (other nodes know nothing of it). */
+    readonly fromSocket: SenderSocket | undefined = undefined,
   ) {}
 
   /** The payload's JSON, or why it has none (a BigInt, a cycle, a getter or toJSON that throws, not an object). */

@@ -15,7 +15,7 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import { localAdapter, type PubSubAdapter } from './adapter.js';
-import { Broadcast, type Payload } from './broadcast.js';
+import { Broadcast, type Payload, type SenderSocket } from './broadcast.js';
 
 /**
  * PubSub: topic -> subscribers. Subscribers are processes and get each
@@ -204,9 +204,9 @@ export function localBroadcast(topic: string, event: string, payload: Payload): 
   cast(PUBSUB, { type: 'local', broadcast: new Broadcast(topic, event, payload) });
 }
 
-/** As broadcast, but `sender` does not get it. */
-export function broadcastFrom(sender: Pid, topic: string, event: string, payload: Payload): void {
-  cast(PUBSUB, { type: 'broadcast', broadcast: new Broadcast(topic, event, payload, sender) });
+/** As broadcast, but `sender` does not get it, nor its socket (`socket`) if one is given. */
+export function broadcastFrom(sender: Pid, topic: string, event: string, payload: Payload, socket?: SenderSocket): void {
+  cast(PUBSUB, { type: 'broadcast', broadcast: new Broadcast(topic, event, payload, sender, socket) });
 }
 
 /**
@@ -224,4 +224,4 @@ export function setSocketPublisher(publish: SocketPublisher | undefined): void {
   cast(PUBSUB, { type: 'socket_publisher', publish });
 }
 
-export { Broadcast, type Payload };
+export { Broadcast, type Payload, type SenderSocket };

@@ -19,5 +19,6 @@ export const signedRoomJoin = z.object({ username: userName.optional(), last_see
 
 export const deleteMsg = z.object({ id: messageId });
 export const loadOlder = z.object({ before_id: messageId });
+export const loadAround = z.object({ id: messageId });
 
 export const USER_SOCKETS_PREFIX = 'users_socket:';

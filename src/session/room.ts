@@ -5,11 +5,12 @@ import type { TextFrame } from '../channel/frame.js';
 import * as Accounts from '../chat/accounts.js';
 import { fieldErrors, type ChatError } from '../chat/errors.js';
 import * as Messages from '../chat/messages.js';
+import * as Typing from '../chat/typing.js';
 import { roomName } from '../chat/schemas.js';
 import * as Presence from '../presence/presence.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
-import { deleteMsg, loadOlder, roomJoin, signedRoomJoin, USER_SOCKETS_PREFIX } from './params.js';
+import { deleteMsg, loadAround, loadOlder, roomJoin, signedRoomJoin, USER_SOCKETS_PREFIX } from './params.js';
 import { alive, joinReply, replyError, replyOk, type Channel, type SessionCtx, type SessionState } from './state.js';
 
 /**
@@ -142,7 +143,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     if (stateless && broadcast.event === Presence.PresenceEvent.diff) continue;
     frames.push(encoded);
   }
-  state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: room.data });
+  state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: room.data, typing: Typing.typingThrottle() });
   state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll(frames);
   state.conn.subscribe(frame.topic);
@@ -174,6 +175,22 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
       if (!page.ok) return replyError(state, frame, page.error.reason, errorDetails(page.error));
       return replyOk(state, frame, { messages: page.value });
     }
+    case 'search': {
+      const found = await Messages.search(frame.payload['q'], { room, beforeId: frame.payload['before_id'] });
+      if (!found.ok) return replyError(state, frame, found.error.reason, errorDetails(found.error));
+      return replyOk(state, frame, { messages: found.value });
+    }
+    case 'load_around': {
+      const input = loadAround.safeParse(frame.payload);
+      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { id: input.error.issues[0]?.message ?? 'is invalid' } });
+      const context = await Messages.around(room, input.data.id);
+      if (!context.ok) return replyError(state, frame, context.error.reason, errorDetails(context.error));
+      return replyOk(state, frame, { messages: context.value });
+    }
+    case 'typing':
+      // Always ok, sent on or not: a client typing fast is not doing anything wrong.
+      if (channel.typing !== undefined) Typing.typing(user, room, channel.typing, Date.now(), { pid: state.self, socket: state.conn });
+      return replyOk(state, frame);
     default:
       return replyError(state, frame, Reason.unknownEvent, { event: frame.event });
   }

@@ -2,6 +2,7 @@ import { isAlive, type Ctx, type Pid } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
 import type { Payload, TextFrame } from '../channel/frame.js';
 import type { NamesMode, User } from '../chat/accounts.js';
+import type { TypingThrottle } from '../chat/typing.js';
 import type { Conn } from '../transport/conn.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import type { JoinGate } from './join-gate.js';
@@ -22,6 +23,8 @@ export interface Channel {
   readonly joinRef: string;
   /** The room name for room channels; undefined for the lobby. */
   readonly room: string | undefined;
+  /** Room channels: when this one last told its room its user is typing. */
+  readonly typing?: TypingThrottle;
 }
 
 export interface SessionState {

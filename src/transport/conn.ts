@@ -89,6 +89,13 @@ export class Conn {
     });
   }
 
+  /** To every other socket subscribed to `topic` (uWS leaves the publisher out): PubSub.broadcastFrom's SenderSocket. */
+  publishToOthers(topic: string, frame: string): boolean {
+    if (this.closed) return false;
+    this.ws.publish(topic, frame, false);
+    return true;
+  }
+
   /** Keeps a join's catch-up tap until it is done (removeTap) or the Session goes (untapAll). */
   addTap(topic: string, untap: () => void): void {
     (this.taps ??= new Map()).set(topic, untap);

@@ -36,8 +36,10 @@ export class Fastlane {
       const frame = Encode.broadcast(broadcast.topic, broadcast.event, Encode.asPayloadJson(json.value));
       if (taps !== undefined) for (const tap of taps) tap(broadcast, frame);
       if (sockets > 0) {
-        this.app.publish(broadcast.topic, frame, false);
-        Metrics.messagesOut(sockets);
+        // broadcastFrom: published on the sender's own socket, which uWS leaves out.
+        const skipped = broadcast.fromSocket?.publishToOthers(broadcast.topic, frame) === true;
+        if (!skipped) this.app.publish(broadcast.topic, frame, false);
+        Metrics.messagesOut(skipped ? sockets - 1 : sockets);
       }
     }
     Metrics.fanout((performance.now() - started) / 1_000);
