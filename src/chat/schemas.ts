@@ -27,4 +27,9 @@ export const messageNonce = z.string({ error: 'must be a string' }).min(1, 'must
 
 export const messageId = z.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive');
 
-export const searchQuery = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(200, 'is too long');
+export const searchQuery = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200, 'is too long')
+  .refine((query) => !query.includes('\u0000'), 'must not contain NUL characters');
