@@ -33,6 +33,11 @@ function onMessageListClick(event) {
   if (button !== null) inRoom()?.deleteMessage(Number(button.dataset.delete), button);
 }
 
+function onSearchResultClick(event) {
+  const hit = event.target.closest('button[data-hit]');
+  if (hit !== null) inRoom()?.openHit(Number(hit.dataset.hit));
+}
+
 function onLinkClick(event) {
   const link = event.target.closest('a[data-link]');
   if (link === null || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
@@ -46,8 +51,19 @@ $('composer').addEventListener('submit', (event) => {
   inRoom()?.send();
 });
 $('message-input').addEventListener('input', onComposerInput);
+$('message-input').addEventListener('input', () => inRoom()?.typing());
 $('message-scroll').addEventListener('scroll', onMessagesScroll, { passive: true });
 $('message-list').addEventListener('click', onMessageListClick);
+$('context-list').addEventListener('click', onMessageListClick);
+$('search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  inRoom()?.search($('search-input').value);
+});
+$('search-results').addEventListener('click', onSearchResultClick);
+$('search-more').addEventListener('click', () => inRoom()?.moreResults());
+$('search-close').addEventListener('click', () => inRoom()?.closeSearch());
+$('back-to-latest').addEventListener('click', () => inRoom()?.backToLatest());
+$('back-to-results').addEventListener('click', () => inRoom()?.showResults());
 $('load-older').addEventListener('click', () => inRoom()?.loadOlder());
 $('jump-latest').addEventListener('click', scrollToBottom);
 $('leave').addEventListener('click', () => navigate('/'));

@@ -1,11 +1,12 @@
 // Sending a message: with a nonce of its own, so a push that timed out or met
 // a database outage is sent again, and the server stores it once however many
-// of the attempts reached it.
+// of the attempts reached it. Typing in it tells the room, once per 2 s.
 
 import { $ } from './dom.js';
 import { describeError } from './errors.js';
 import { randomToken } from './identity.js';
 import { bodyProblem } from './rules.js';
+import { mayTellTyping } from './typing-state.js';
 
 // A send that timed out or met a database outage is tried again this many times.
 const SEND_RETRIES = 3;
@@ -13,6 +14,7 @@ const SEND_RETRIES = 3;
 /** Sends the composer's text on `channel`; `whileOpen` guards every callback of a room that may be left meanwhile. */
 export function createComposer(channel, whileOpen) {
   let sending = false;
+  let typingSent = null; // when `typing` last went out
 
   const finish = (error) => {
     sending = false;
@@ -56,7 +58,15 @@ export function createComposer(channel, whileOpen) {
     attempt(0);
   }
 
-  return { send };
+  /** On input: the room hears of it, at most once per 2 s, and only while joined (a buffered one would come late). */
+  function typing() {
+    const now = Date.now();
+    if ($('message-input').value.trim() === '' || channel.state !== 'joined' || !mayTellTyping(typingSent, now)) return;
+    typingSent = now;
+    channel.push('typing', {});
+  }
+
+  return { send, typing };
 }
 
 /** The composer's own line: a refusal, or (while typing) a warning; the server is the one that refuses. */

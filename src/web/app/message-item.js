@@ -7,13 +7,7 @@ export function messageItem(message, own) {
   const item = $('message-template').content.firstElementChild.cloneNode(true);
   item.dataset.id = String(message.id);
   item.querySelector('.author').textContent = message.user;
-  const time = item.querySelector('.time');
-  const date = new Date(message.inserted_at);
-  if (!Number.isNaN(date.getTime())) {
-    time.dateTime = date.toISOString();
-    time.textContent = formatTime(date);
-    time.title = date.toLocaleString();
-  }
+  showTime(item.querySelector('.time'), message.inserted_at);
   item.querySelector('.body').textContent = message.body;
   if (own) {
     item.classList.add('own');
@@ -26,6 +20,15 @@ export function messageItem(message, own) {
     item.querySelector('.meta').append(button);
   }
   return item;
+}
+
+/** A message's time in a <time>: short for today, with the date otherwise; nothing for a time that does not parse. */
+export function showTime(time, insertedAt) {
+  const date = new Date(insertedAt);
+  if (Number.isNaN(date.getTime())) return;
+  time.dateTime = date.toISOString();
+  time.textContent = formatTime(date);
+  time.title = date.toLocaleString();
 }
 
 const excerpt = (text) => ([...text].length > 40 ? `${[...text].slice(0, 40).join('')}…` : text);

@@ -1,6 +1,7 @@
 // A room's messages, kept by id: a repeat (a rejoin's catch-up, a retried
 // send) is ignored, a deleted one never comes back, and the highest id seen is
-// what the next rejoin asks to continue from.
+// what the next rejoin asks to continue from. A room has two: the live one, and
+// the context a search hit opens in (shown instead of it meanwhile).
 
 import { $ } from './dom.js';
 import { messageItem } from './message-item.js';
@@ -8,15 +9,18 @@ import { messageItem } from './message-item.js';
 const isMessage = (m) =>
   m !== null && typeof m === 'object' && Number.isInteger(m.id) && typeof m.user === 'string' && typeof m.body === 'string';
 
-/** `isOwn(message)`: whether it gets a Delete button. `changed()`: after every change, for the history note. */
-export function createMessageList({ isOwn, changed }) {
+/**
+ * `listId`: the <ol> it fills. `isOwn(message)`: whether it gets a Delete button.
+ * `changed()`: after every change, for the history note.
+ */
+export function createMessageList({ listId = 'message-list', isOwn, changed = () => {} }) {
   const nodes = new Map(); // message id -> <li>
   const deleted = new Set(); // ids deleted before we saw them (a late new_msg must not resurrect one)
   let lastSeenId = 0;
 
   /** Inserts messages in id order, skipping any already shown (or deleted). */
   function add(messages) {
-    const list = $('message-list');
+    const list = $(listId);
     for (const message of messages) {
       if (!isMessage(message)) continue;
       lastSeenId = Math.max(lastSeenId, message.id);
@@ -47,7 +51,11 @@ export function createMessageList({ isOwn, changed }) {
     /** A full page after last_seen_id may leave a gap before it: start over from it. */
     reset() {
       nodes.clear();
-      $('message-list').replaceChildren();
+      $(listId).replaceChildren();
+    },
+    /** The shown <li> of a message, or undefined. */
+    node(id) {
+      return nodes.get(id);
     },
     get lastSeenId() {
       return lastSeenId;
@@ -57,7 +65,7 @@ export function createMessageList({ isOwn, changed }) {
     },
     /** The oldest id shown, where paging back starts; null when there is none. */
     oldestId() {
-      const first = $('message-list').firstElementChild;
+      const first = $(listId).firstElementChild;
       return first === null ? null : Number(first.dataset.id);
     },
   };

@@ -1,7 +1,12 @@
 // One room: the channel and its (re)joins, the messages by id, who is here,
-// paging back, sending and deleting. Nothing is lost or doubled across
-// reconnects and session restarts: every rejoin asks for what came after the
-// highest id seen (join params are a closure, so phoenix.js re-evaluates them).
+// paging back, sending and deleting, search, who is typing. Nothing is lost or
+// doubled across reconnects and session restarts: every rejoin asks for what
+// came after the highest id seen (join params are a closure, so phoenix.js
+// re-evaluates them).
+//
+// A search hit opens in its context (load_around) in a list of its own, shown
+// instead of the live one; live messages keep coming into the live list
+// meanwhile, and "Back to latest" shows it again, as it is by then.
 
 import { Presence } from '../phoenix.mjs';
 import { clearComposer, createComposer } from './composer.js';
@@ -13,6 +18,8 @@ import { createMessageList } from './message-list.js';
 import { showNotice } from './notice.js';
 import { clearOnline, renderOnline, renderSummary } from './online-list.js';
 import { keepScrollAnchor, nearBottom, offerJumpToLatest, scrollToBottom } from './scroll.js';
+import { createSearch } from './search.js';
+import { createTypingIndicator } from './typing.js';
 import { showWhoami } from './views.js';
 
 // Page sizes of the contract: a shorter page means "no more".
@@ -26,6 +33,8 @@ export function createRoom(name, username, { onRefused }) {
   let exhausted = false; // no older messages left on the server
   let loadingOlder = false;
   let stopped = false;
+  let viewing = null; // the id of the search hit shown in its context; null: the live room
+  let opening = 0; // a load_around answered after a later one (or Back to latest) is dropped
 
   // The view's elements are shared by every room: a late event or reply for a room already left must not touch them.
   const whileOpen =
@@ -35,6 +44,7 @@ export function createRoom(name, username, { onRefused }) {
     };
   const isOwn = (message) => user !== null && message.user.toLowerCase() === user.name.toLowerCase();
   const messages = createMessageList({ isOwn, changed: renderHistoryState });
+  const context = createMessageList({ listId: 'context-list', isOwn });
 
   const joinParams = () => ({
     ...(SIGNED ? {} : { username, token: browserToken() }),
@@ -44,17 +54,19 @@ export function createRoom(name, username, { onRefused }) {
   const presence = new Presence(channel);
   const restarts = watchSessionRestarts(channel, () => !stopped);
   const composer = createComposer(channel, whileOpen);
+  const search = createSearch(channel, whileOpen);
   let settleFirstJoin;
   const firstJoin = new Promise((resolve) => (settleFirstJoin = resolve));
 
   channel.on('new_msg', whileOpen(addLive));
-  channel.on('msg_deleted', whileOpen(({ id }) => messages.remove(id)));
+  channel.on('msg_deleted', whileOpen(({ id }) => removeEverywhere(id)));
   // From the people who run the server; it stays until another notice replaces it.
   channel.on('announcement', whileOpen(({ body }) => showNotice(`Announcement: ${body}`, { sticky: true })));
   // A large room sends presence_summary instead of a list (and no diffs): shown until a presence_state comes again.
   // Presence handles that state first (its handler was bound first), then this one shows the list it made.
   let large = false;
   const me = () => user?.name.toLowerCase() ?? username.toLowerCase();
+  const typing = createTypingIndicator(channel, whileOpen, (name) => name.toLowerCase() === me());
   presence.onSync(
     whileOpen(() => {
       if (!large) renderOnline(presence, me());
@@ -96,10 +108,10 @@ export function createRoom(name, username, { onRefused }) {
         messages.reset();
         exhausted = false;
       }
-      const follow = nearBottom();
+      const follow = viewing === null && nearBottom();
       messages.add(page);
       if (follow) scrollToBottom();
-      else if (page.length > 0) offerJumpToLatest(true);
+      else if (page.length > 0) noteNewMessages();
     }
     renderHistoryState();
     restarts.caughtUp();
@@ -121,15 +133,80 @@ export function createRoom(name, username, { onRefused }) {
 
   function addLive(message) {
     if (!messages.isMessage(message)) return;
-    const follow = nearBottom() || isOwn(message);
+    typing.spoke(message.user);
+    const follow = viewing === null && (nearBottom() || isOwn(message));
     messages.add([message]);
     if (follow) scrollToBottom();
-    else offerJumpToLatest(true);
+    else noteNewMessages();
+  }
+
+  /** Messages came where the reader is not looking: below (live), or in the live room (context). */
+  function noteNewMessages() {
+    if (viewing === null) offerJumpToLatest(true);
+    else $('context-note').textContent = 'New messages came in since. Back to latest to see them.';
+  }
+
+  function removeEverywhere(id) {
+    messages.remove(id);
+    context.remove(id);
+    search.remove(id);
+  }
+
+  /** A search hit in its context: 25 messages each side of it, the hit marked and scrolled to. */
+  function openHit(id) {
+    if (!Number.isInteger(id) || !joinedOnce) return;
+    const asked = ++opening;
+    const failed = (response) => asked === opening && showNotice(`Could not open that message: ${describeError(response)}`);
+    channel
+      .push('load_around', { id })
+      .receive(
+        'ok',
+        whileOpen(({ messages: page }) => {
+          if (asked !== opening) return;
+          showContext(id, Array.isArray(page) ? page : []);
+        }),
+      )
+      .receive('error', whileOpen(failed))
+      .receive('timeout', whileOpen(() => failed({ reason: 'timeout' })));
+  }
+
+  function showContext(id, page) {
+    viewing = id;
+    context.reset();
+    context.add(page);
+    $('message-list').hidden = true;
+    $('context-list').hidden = false;
+    $('context-bar').hidden = false;
+    $('context-note').textContent = 'Showing a message from your search.';
+    offerJumpToLatest(false);
+    renderHistoryState();
+    // A phone has no room for results and messages side by side: the results wait behind "Results".
+    if (window.matchMedia('(max-width: 720px)').matches) search.hide();
+    $('back-to-results').hidden = !search.waiting();
+    const hit = context.node(id);
+    if (hit === undefined) return;
+    hit.classList.add('is-hit');
+    hit.setAttribute('aria-current', 'true');
+    hit.scrollIntoView({ block: 'center' });
+  }
+
+  /** The live room again, with whatever came in meanwhile, at its newest message. */
+  function backToLatest() {
+    opening += 1;
+    if (viewing === null) return;
+    viewing = null;
+    $('context-list').hidden = true;
+    $('context-bar').hidden = true;
+    $('message-list').hidden = false;
+    context.reset();
+    renderHistoryState();
+    scrollToBottom();
+    $('message-input').focus();
   }
 
   /** Older messages, when scrolled to the top. */
   function loadOlder() {
-    if (loadingOlder || exhausted || !joinedOnce || stopped) return;
+    if (loadingOlder || exhausted || !joinedOnce || stopped || viewing !== null) return;
     const before = messages.oldestId();
     if (before === null) {
       exhausted = true;
@@ -165,6 +242,7 @@ export function createRoom(name, username, { onRefused }) {
 
   function renderHistoryState() {
     const note = $('history-note');
+    $('history-state').hidden = viewing !== null;
     $('load-older').hidden = exhausted || loadingOlder || !joinedOnce;
     if (!joinedOnce) note.textContent = `Joining #${name}...`;
     else if (loadingOlder) note.textContent = 'Loading older messages...';
@@ -180,7 +258,7 @@ export function createRoom(name, username, { onRefused }) {
     };
     channel
       .push('delete_msg', { id })
-      .receive('ok', whileOpen(() => messages.remove(id)))
+      .receive('ok', whileOpen(() => removeEverywhere(id)))
       .receive('error', whileOpen(failed))
       .receive('timeout', whileOpen(() => failed({ reason: 'timeout' })));
   }
@@ -188,6 +266,13 @@ export function createRoom(name, username, { onRefused }) {
   // The view starts empty: these elements are shared by every room.
   $('room-title').textContent = `#${name}`;
   $('message-list').replaceChildren();
+  $('message-list').hidden = false;
+  $('context-list').replaceChildren();
+  $('context-list').hidden = true;
+  $('context-bar').hidden = true;
+  $('search-input').value = '';
+  search.close();
+  typing.stop();
   clearOnline();
   clearComposer();
   offerJumpToLatest(false);
@@ -198,8 +283,18 @@ export function createRoom(name, username, { onRefused }) {
     name,
     firstJoin,
     send: composer.send,
+    typing: composer.typing,
     loadOlder,
     deleteMessage,
+    search: search.search,
+    moreResults: search.more,
+    closeSearch: search.close,
+    showResults() {
+      search.show();
+      $('back-to-results').hidden = true;
+    },
+    openHit,
+    backToLatest,
     // A hidden list has no height to scroll: the first join may have landed before the view was shown.
     shown() {
       scrollToBottom();
@@ -211,6 +306,7 @@ export function createRoom(name, username, { onRefused }) {
       // Anyone still waiting on the first join learns it will not come.
       settleFirstJoin({ ok: false, response: { reason: 'left' } });
       channel.leave();
+      typing.stop();
       showWhoami(null);
     },
   };
