@@ -143,7 +143,7 @@ export function createRoom(name, username, { onRefused }) {
   /** Messages came where the reader is not looking: below (live), or in the live room (context). */
   function noteNewMessages() {
     if (viewing === null) offerJumpToLatest(true);
-    else $('context-note').textContent = 'New messages came in since. Back to latest to see them.';
+    else $('context-note').textContent = 'New messages came in since.';
   }
 
   function removeEverywhere(id) {
@@ -177,7 +177,8 @@ export function createRoom(name, username, { onRefused }) {
     $('message-list').hidden = true;
     $('context-list').hidden = false;
     $('context-bar').hidden = false;
-    $('context-note').textContent = 'Showing a message from your search.';
+    $('context-note').textContent = 'A message from your search.';
+    search.current(id);
     offerJumpToLatest(false);
     renderHistoryState();
     // A phone has no room for results and messages side by side: the results wait behind "Results".
@@ -195,6 +196,7 @@ export function createRoom(name, username, { onRefused }) {
     opening += 1;
     if (viewing === null) return;
     viewing = null;
+    search.current(null);
     $('context-list').hidden = true;
     $('context-bar').hidden = true;
     $('message-list').hidden = false;

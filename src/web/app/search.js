@@ -17,6 +17,7 @@ export function createSearch(channel, whileOpen) {
   let query = '';
   let hits = [];
   let exhausted = true;
+  let opened = null; // the hit shown in its context
   // A reply to an older search (or page) than the latest is dropped.
   let generation = 0;
 
@@ -44,7 +45,7 @@ export function createSearch(channel, whileOpen) {
     $('search-panel').hidden = false;
     $('search-title').textContent = hits.length === 0 && state !== undefined ? 'Search' : resultsTitle(hits.length, exhausted, query);
     $('search-state').textContent = state ?? (hits.length === 0 ? `No messages match “${query}”.` : '');
-    $('search-results').replaceChildren(...hits.map((hit) => hitItem(hit, query)));
+    $('search-results').replaceChildren(...hits.map((hit) => hitItem(hit, query, opened)));
     $('search-more').hidden = busy || exhausted || hits.length === 0;
   }
 
@@ -67,6 +68,11 @@ export function createSearch(channel, whileOpen) {
       if (!hits.some((hit) => hit.id === id)) return;
       hits = hits.filter((hit) => hit.id !== id);
       if (!$('search-panel').hidden) render();
+    },
+    /** Marks the hit shown in its context (null: none). */
+    current(id) {
+      opened = id;
+      for (const button of $('search-results').querySelectorAll('button[data-hit]')) markOpened(button, opened);
     },
     /** Out of the way, results kept (a phone showing a hit's context). */
     hide() {
@@ -93,10 +99,16 @@ export function createSearch(channel, whileOpen) {
 const resultsTitle = (count, exhausted, query) =>
   `${count}${exhausted ? '' : '+'} ${count === 1 ? 'result' : 'results'} for “${query}”`;
 
-function hitItem(hit, query) {
+function markOpened(button, opened) {
+  if (button.dataset.hit === String(opened)) button.setAttribute('aria-current', 'true');
+  else button.removeAttribute('aria-current');
+}
+
+function hitItem(hit, query, opened) {
   const item = $('hit-template').content.firstElementChild.cloneNode(true);
   const button = item.querySelector('button');
   button.dataset.hit = String(hit.id);
+  markOpened(button, opened);
   item.querySelector('.author').textContent = hit.user;
   showTime(item.querySelector('.time'), hit.inserted_at);
   const body = item.querySelector('.body');
