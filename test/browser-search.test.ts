@@ -121,8 +121,16 @@ describe('browser client: search and typing', { skip, timeout: 300_000 }, () => 
     await bob.page.locator('#message-list').waitFor({ state: 'visible' });
   });
 
-  test('a search the server refuses says why; one with no hits says so', async () => {
+  test('more results page back; a search the server refuses says why; one with no hits says so', async () => {
     const carol = await open(LAPTOP, 'carol', 'garden');
+    await searchFor(carol.page, 'garden');
+    await carol.page.getByRole('heading', { name: '50+ results for “garden”' }).waitFor();
+    assert.equal((await hits(carol.page))[0], 'garden note 79');
+    await carol.page.getByRole('button', { name: 'More results' }).click();
+    await carol.page.getByRole('heading', { name: '78 results for “garden”' }).waitFor();
+    assert.equal((await hits(carol.page)).at(-1), 'garden note 0');
+    assert.equal(await carol.page.getByRole('button', { name: 'More results' }).isHidden(), true, 'no more to load');
+
     await searchFor(carol.page, '?!');
     await carol.page.getByText('Search: must contain a word to search for.').waitFor();
     await searchFor(carol.page, 'pumpkins');
