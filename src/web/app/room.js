@@ -3,14 +3,12 @@
 // doubled across reconnects and session restarts: every rejoin asks for what
 // came after the highest id seen (join params are a closure, so phoenix.js
 // re-evaluates them).
-//
-// A search hit opens in its context (load_around) in a list of its own, shown
-// instead of the live one; live messages keep coming into the live list
-// meanwhile, and "Back to latest" shows it again, as it is by then.
+// A search hit opens in its context instead of the live list (context-view.js).
 
 import { Presence } from '../phoenix.mjs';
 import { clearComposer, createComposer } from './composer.js';
 import { signedIn, socket, watchSessionRestarts } from './connection.js';
+import { createContextView } from './context-view.js';
 import { $ } from './dom.js';
 import { describeError } from './errors.js';
 import { SIGNED, browserToken } from './identity.js';
@@ -33,8 +31,6 @@ export function createRoom(name, username, { onRefused }) {
   let exhausted = false; // no older messages left on the server
   let loadingOlder = false;
   let stopped = false;
-  let viewing = null; // the id of the search hit shown in its context; null: the live room
-  let opening = 0; // a load_around answered after a later one (or Back to latest) is dropped
 
   // The view's elements are shared by every room: a late event or reply for a room already left must not touch them.
   const whileOpen =
@@ -44,7 +40,6 @@ export function createRoom(name, username, { onRefused }) {
     };
   const isOwn = (message) => user !== null && message.user.toLowerCase() === user.name.toLowerCase();
   const messages = createMessageList({ isOwn, changed: renderHistoryState });
-  const context = createMessageList({ listId: 'context-list', isOwn });
 
   const joinParams = () => ({
     ...(SIGNED ? {} : { username, token: browserToken() }),
@@ -55,6 +50,7 @@ export function createRoom(name, username, { onRefused }) {
   const restarts = watchSessionRestarts(channel, () => !stopped);
   const composer = createComposer(channel, whileOpen);
   const search = createSearch(channel, whileOpen);
+  const context = createContextView({ channel, whileOpen, isOwn, search, changed: renderHistoryState });
   let settleFirstJoin;
   const firstJoin = new Promise((resolve) => (settleFirstJoin = resolve));
 
@@ -108,7 +104,7 @@ export function createRoom(name, username, { onRefused }) {
         messages.reset();
         exhausted = false;
       }
-      const follow = viewing === null && nearBottom();
+      const follow = !context.showing && nearBottom();
       messages.add(page);
       if (follow) scrollToBottom();
       else if (page.length > 0) noteNewMessages();
@@ -134,7 +130,7 @@ export function createRoom(name, username, { onRefused }) {
   function addLive(message) {
     if (!messages.isMessage(message)) return;
     typing.spoke(message.user);
-    const follow = viewing === null && (nearBottom() || isOwn(message));
+    const follow = !context.showing && (nearBottom() || isOwn(message));
     messages.add([message]);
     if (follow) scrollToBottom();
     else noteNewMessages();
@@ -142,8 +138,8 @@ export function createRoom(name, username, { onRefused }) {
 
   /** Messages came where the reader is not looking: below (live), or in the live room (context). */
   function noteNewMessages() {
-    if (viewing === null) offerJumpToLatest(true);
-    else $('context-note').textContent = 'New messages came in since.';
+    if (context.showing) context.noteNewMessages();
+    else offerJumpToLatest(true);
   }
 
   function removeEverywhere(id) {
@@ -152,63 +148,9 @@ export function createRoom(name, username, { onRefused }) {
     search.remove(id);
   }
 
-  /** A search hit in its context: 25 messages each side of it, the hit marked and scrolled to. */
-  function openHit(id) {
-    if (!Number.isInteger(id) || !joinedOnce) return;
-    const asked = ++opening;
-    const failed = (response) => asked === opening && showNotice(`Could not open that message: ${describeError(response)}`);
-    channel
-      .push('load_around', { id })
-      .receive(
-        'ok',
-        whileOpen(({ messages: page }) => {
-          if (asked !== opening) return;
-          showContext(id, Array.isArray(page) ? page : []);
-        }),
-      )
-      .receive('error', whileOpen(failed))
-      .receive('timeout', whileOpen(() => failed({ reason: 'timeout' })));
-  }
-
-  function showContext(id, page) {
-    viewing = id;
-    context.reset();
-    context.add(page);
-    $('message-list').hidden = true;
-    $('context-list').hidden = false;
-    $('context-bar').hidden = false;
-    $('context-note').textContent = 'A message from your search.';
-    search.current(id);
-    offerJumpToLatest(false);
-    renderHistoryState();
-    // A phone has no room for results and messages side by side: the results wait behind "Results".
-    if (window.matchMedia('(max-width: 720px)').matches) search.hide();
-    $('back-to-results').hidden = !search.waiting();
-    const hit = context.node(id);
-    if (hit === undefined) return;
-    hit.classList.add('is-hit');
-    hit.setAttribute('aria-current', 'true');
-    hit.scrollIntoView({ block: 'center' });
-  }
-
-  /** The live room again, with whatever came in meanwhile, at its newest message. */
-  function backToLatest() {
-    opening += 1;
-    if (viewing === null) return;
-    viewing = null;
-    search.current(null);
-    $('context-list').hidden = true;
-    $('context-bar').hidden = true;
-    $('message-list').hidden = false;
-    context.reset();
-    renderHistoryState();
-    scrollToBottom();
-    $('message-input').focus();
-  }
-
   /** Older messages, when scrolled to the top. */
   function loadOlder() {
-    if (loadingOlder || exhausted || !joinedOnce || stopped || viewing !== null) return;
+    if (loadingOlder || exhausted || !joinedOnce || stopped || context.showing) return;
     const before = messages.oldestId();
     if (before === null) {
       exhausted = true;
@@ -244,7 +186,7 @@ export function createRoom(name, username, { onRefused }) {
 
   function renderHistoryState() {
     const note = $('history-note');
-    $('history-state').hidden = viewing !== null;
+    $('history-state').hidden = context.showing;
     $('load-older').hidden = exhausted || loadingOlder || !joinedOnce;
     if (!joinedOnce) note.textContent = `Joining #${name}...`;
     else if (loadingOlder) note.textContent = 'Loading older messages...';
@@ -268,10 +210,7 @@ export function createRoom(name, username, { onRefused }) {
   // The view starts empty: these elements are shared by every room.
   $('room-title').textContent = `#${name}`;
   $('message-list').replaceChildren();
-  $('message-list').hidden = false;
-  $('context-list').replaceChildren();
-  $('context-list').hidden = true;
-  $('context-bar').hidden = true;
+  context.clear();
   $('search-input').value = '';
   search.close();
   typing.stop();
@@ -295,8 +234,10 @@ export function createRoom(name, username, { onRefused }) {
       search.show();
       $('back-to-results').hidden = true;
     },
-    openHit,
-    backToLatest,
+    openHit(id) {
+      if (joinedOnce) context.open(id);
+    },
+    backToLatest: context.back,
     // A hidden list has no height to scroll: the first join may have landed before the view was shown.
     shown() {
       scrollToBottom();
