@@ -29,13 +29,19 @@ export function createContextView({ channel, whileOpen, isOwn, search, changed }
     search.current(id);
     offerJumpToLatest(false);
     changed();
-    if (narrow()) search.hide();
+    const hidesResults = narrow();
+    if (hidesResults) search.hide();
     $('back-to-results').hidden = !search.waiting();
     const hit = list.node(id);
     if (hit === undefined) return;
     hit.classList.add('is-hit');
     hit.setAttribute('aria-current', 'true');
     hit.scrollIntoView({ block: 'center' });
+    // The result that had focus is hidden now: focus goes to the message it opened.
+    if (hidesResults) {
+      hit.tabIndex = -1;
+      hit.focus({ preventScroll: true });
+    }
   }
 
   return {
