@@ -13,6 +13,7 @@
  *
  * Pure: no actors, no I/O, no clock (times are passed in).
  */
+import type { Result } from '../../supervision/result.js';
 
 /** What a room looks like in the listing; `lastActiveAt` in ms since the epoch, undefined when no message is known. */
 export interface RoomView {
@@ -29,6 +30,9 @@ export interface RoomActivity {
   readonly room: string;
   readonly at: number;
 }
+
+/** Where the database's room activity comes from (the rooms context, wired at start); any error has its reason. */
+export type ActivitySource = () => Promise<Result<readonly RoomActivity[], { readonly reason: string; readonly detail?: string }>>;
 
 /** A flush's changes: room -> what it is now, or null for a room no longer listed. */
 export type DirectoryChanges = ReadonlyMap<string, RoomView | null>;
@@ -142,7 +146,9 @@ const toJson = (view: RoomView): RoomJson => ({
 });
 
 /** The join reply's `rooms`. */
-export const listingJson = (rooms: readonly ListedRoom[]) => rooms.map((room) => ({ name: room.name, ...toJson(room) }));
+export type ListingJson = ReadonlyArray<RoomJson & { readonly name: string }>;
+
+export const listingJson = (rooms: readonly ListedRoom[]): ListingJson => rooms.map((room) => ({ name: room.name, ...toJson(room) }));
 
 /** `rooms_diff`'s `rooms`: prototype-free, since a room may be called "__proto__". */
 export function changesJson(changes: DirectoryChanges): Record<string, RoomJson | null> {

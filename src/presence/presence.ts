@@ -15,7 +15,7 @@ import { err, ok, type Result } from '../../supervision/result.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import { DiffBatch, type PresenceDiff, type PresenceMeta, type PresenceState } from './diff.js';
-import { changesJson, listingJson, RoomsDirectory, type RoomActivity } from './directory.js';
+import { changesJson, listingJson, RoomsDirectory, type ActivitySource, type ListingJson } from './directory.js';
 import { REPLICATION_TOPIC, Replication, type ReplicationMessage, type Speaker } from './replication.js';
 import { RecentNames, RoomSizes, type Summary } from './room-size.js';
 import { TrackerState, type MetaInput, type TopicDiffs } from './state.js';
@@ -48,7 +48,7 @@ type Info =
   | { readonly type: 'flush' }
   | { readonly type: 'heartbeat' }
   | { readonly type: 'summaries' }
-  | { readonly type: 'seeded'; readonly result: Result<readonly RoomActivity[], unknown> }
+  | { readonly type: 'seeded'; readonly result: Awaited<ReturnType<ActivitySource>> }
   | { readonly type: 'seed' }
   | Broadcast;
 
@@ -67,7 +67,7 @@ interface Directory {
   readonly rooms: RoomsDirectory;
   readonly prefix: string;
   readonly topic: string;
-  readonly seed: (() => Promise<Result<readonly RoomActivity[], unknown>>) | undefined;
+  readonly seed: ActivitySource | undefined;
 }
 
 interface State {
@@ -100,12 +100,12 @@ interface PresenceArgs {
     readonly prefix: string;
     readonly topic: string;
     readonly limit: number;
-    readonly seed?: () => Promise<Result<readonly RoomActivity[], unknown>>;
+    readonly seed?: ActivitySource;
   };
 }
 
 /** The event of each kind of presence push. */
-export const PresenceEvent = { state: 'presence_state', diff: 'presence_diff', summary: 'presence_summary', rooms: 'rooms_diff' } as const;
+export const PresenceEvent = { state: 'presence_state', diff: 'presence_diff', summary: 'presence_summary', roomsDiff: 'rooms_diff' } as const;
 
 /** How long a failed directory seed waits before it is tried again. */
 const SEED_RETRY_MS = 2_000;
@@ -208,7 +208,7 @@ function roomActive(state: State, topic: string, at: number): boolean {
 /** The listing's changes since the last flush go to the lobby's sockets on this node (every node makes its own). */
 function flushDirectory(directory: Directory | undefined): void {
   const changes = directory?.rooms.flush();
-  if (directory !== undefined && changes !== undefined) PubSub.localBroadcast(directory.topic, PresenceEvent.rooms, { rooms: changesJson(changes) });
+  if (directory !== undefined && changes !== undefined) PubSub.localBroadcast(directory.topic, PresenceEvent.roomsDiff, { rooms: changesJson(changes) });
 }
 
 function seedDirectory(directory: Directory | undefined, self: Pid<PresenceProtocol>): void {
@@ -216,7 +216,7 @@ function seedDirectory(directory: Directory | undefined, self: Pid<PresenceProto
   if (seed === undefined) return;
   seed().then(
     (result) => send(self, { type: 'seeded', result }),
-    (error: unknown) => send(self, { type: 'seeded', result: err(error) }),
+    (error: unknown) => send(self, { type: 'seeded', result: err({ reason: 'seed_failed', detail: error instanceof Error ? error.message : String(error) }) }),
   );
 }
 
@@ -348,7 +348,7 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
         for (const { room, at } of message.result.value) state.directory?.rooms.active(room, at);
         scheduleFlush(state, ctx.self);
       } else {
-        ctx.log.warn({ error: message.result.error }, 'could not read the rooms directory; trying again');
+        ctx.log.warn(message.result.error, 'could not read the rooms directory; trying again');
         // Unref'd, as the summaries' timer: a stopping node must not wait for it.
         setTimeout(() => send(ctx.self, { type: 'seed' }), SEED_RETRY_MS).unref();
       }
@@ -446,8 +446,8 @@ export async function joinState(topic: string): Promise<Result<JoinState, Presen
 }
 
 /** The rooms directory's listing as of its last batch: the lobby join's `rooms` (README, `users:lobby`). */
-export async function rooms(): Promise<Result<ReturnType<typeof listingJson>, PresenceError>> {
-  const result = await call<ReturnType<typeof listingJson>, PresenceProtocol>(PRESENCE, { type: 'rooms' });
+export async function rooms(): Promise<Result<ListingJson, PresenceError>> {
+  const result = await call<ListingJson, PresenceProtocol>(PRESENCE, { type: 'rooms' });
   return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
 }
 
