@@ -96,6 +96,12 @@ async function enter(wsUrl: string, room: string, name: string, sockets: Socket[
   return { socket, channel };
 }
 
+async function lobby(app: TestApp, sockets: Socket[]): Promise<Lobby> {
+  const page = new Lobby(app.wsUrl);
+  sockets.push(page.socket);
+  return page.join();
+}
+
 /** Messages written before the server starts: its directory must learn of them from the database. */
 async function seed(db: TestDatabase, rooms: ReadonlyArray<{ room: string; at: string }>): Promise<void> {
   const [user] = await db.sql<Array<{ id: string }>>`INSERT INTO users (name) VALUES ('old_timer') RETURNING id`;
@@ -127,16 +133,8 @@ describe('rooms directory on users:lobby', { timeout: 120_000 }, () => {
     await db?.drop();
   });
 
-  const lobby = async () => {
-    const page = new Lobby(app.wsUrl);
-    sockets.push(page.socket);
-    return page.join();
-  };
-
   it('the join lists the rooms the database knows, newest activity first, nobody online yet', async () => {
-    const page = new Lobby(app.wsUrl);
-    sockets.push(page.socket);
-    await page.join();
+    const page = await lobby(app, sockets);
     // The seed is read once at start; a join that came before it gets it as a diff.
     await page.until(() => page.rooms.size === 3, 'the three rooms of the database');
     assert.deepEqual(Object.fromEntries(page.rooms), {
@@ -144,12 +142,12 @@ describe('rooms directory on users:lobby', { timeout: 120_000 }, () => {
       history: { online: 0, last_active_at: '2026-01-05T10:00:00.000Z' },
       older: { online: 0, last_active_at: '2026-01-01T08:30:00.000Z' },
     });
-    const late = await lobby();
+    const late = await lobby(app, sockets);
     assert.deepEqual(late.joinedRooms.map((room) => room.name), ['newest', 'history', 'older'], 'a join after the seed has them in its reply, in order');
   });
 
   it('joins and leaves in a room arrive as rooms_diff with its count, batched: many quick joins, few diffs', async (t) => {
-    const page = await lobby();
+    const page = await lobby(app, sockets);
     const N = 24;
     const members = await Promise.all(Array.from({ length: N }, (_, i) => enter(app.wsUrl, 'busy', `joiner${i}`, sockets)));
     await page.until(() => page.online('busy') === N, `busy at ${N} online`);
@@ -158,7 +156,7 @@ describe('rooms directory on users:lobby', { timeout: 120_000 }, () => {
     assert.ok(diffs <= N / 3, `${diffs} diffs for ${N} joins`);
     // A room the lobby has been told of lists first: the most people online.
     assert.equal(page.rooms.get('busy')?.last_active_at, null, 'no message in it yet');
-    const joinedLate = await lobby();
+    const joinedLate = await lobby(app, sockets);
     assert.equal(joinedLate.joinedRooms[0]?.name, 'busy');
     assert.equal(joinedLate.joinedRooms[0]?.online, N);
 
@@ -171,7 +169,7 @@ describe('rooms directory on users:lobby', { timeout: 120_000 }, () => {
   });
 
   it('a message updates the room’s last activity; a room that empties stays listed with 0 online', async () => {
-    const page = await lobby();
+    const page = await lobby(app, sockets);
     const ann = await enter(app.wsUrl, 'talk', 'ann', sockets);
     await page.until(() => page.online('talk') === 1, 'ann in talk');
     const sentAt = Date.now();
@@ -190,9 +188,41 @@ describe('rooms directory on users:lobby', { timeout: 120_000 }, () => {
     await page.until(() => page.online('talk') === 0 && page.online('older') === 0, 'both empty');
     assert.ok(page.rooms.get('talk')?.last_active_at != null, 'still listed, with its last activity');
 
-    const next = await lobby();
+    const next = await lobby(app, sockets);
     // Both empty now: the most recently active first.
     assert.deepEqual(next.joinedRooms.slice(0, 2).map((room) => room.name), ['older', 'talk']);
+  });
+});
+
+describe('rooms directory with the lobby past PRESENCE_FULL_LIMIT', { timeout: 120_000 }, () => {
+  let app: TestApp;
+  const sockets: Socket[] = [];
+
+  before(async () => {
+    app = await startTestApp({ env: { ...ENV, PRESENCE_FULL_LIMIT: '3' } });
+  });
+  after(async () => {
+    for (const socket of sockets) socket.disconnect();
+    await app?.stop();
+  });
+
+  it('a landing page given a count instead of everyone still gets every room counted, large rooms too', async () => {
+    const page = new Lobby(app.wsUrl);
+    sockets.push(page.socket);
+    let lobbySummary: unknown;
+    page.channel.on('presence_summary', (payload: Record<string, unknown>) => {
+      lobbySummary = payload;
+    });
+    await page.join();
+    for (let i = 0; i < 5; i++) await enter(app.wsUrl, 'crowd', `crowd${i}`, sockets);
+    await enter(app.wsUrl, 'corner', 'solo', sockets);
+    await page.until(() => page.online('crowd') === 5 && page.online('corner') === 1, 'both rooms counted');
+    const late = await lobby(app, sockets);
+    assert.deepEqual(late.joinedRooms, [
+      { name: 'crowd', online: 5, last_active_at: null },
+      { name: 'corner', online: 1, last_active_at: null },
+    ]);
+    assert.ok(lobbySummary !== undefined, 'the lobby itself is in summary mode (6 online, limit 3)');
   });
 });
 
