@@ -92,21 +92,27 @@ describe('browser client: the rooms directory', { skip, timeout: 300_000 }, () =
   });
 
   describe('rooms talked in before the server started', () => {
-    // An hour and two days ago.
+    // An hour, two days and a month ago.
     serve(async (db) => {
       const [user] = await db.sql<Array<{ id: string }>>`INSERT INTO users (name) VALUES ('old_timer') RETURNING id`;
       assert.ok(user);
       await db.sql`INSERT INTO messages (room, user_id, body, inserted_at) VALUES
         ('design', ${user.id}, 'see you', now() - interval '1 hour'),
-        ('random', ${user.id}, 'bye', now() - interval '2 days')`;
+        ('random', ${user.id}, 'bye', now() - interval '2 days'),
+        ('the-longest-name-a-room-may-have', ${user.id}, 'long ago', now() - interval '30 days')`;
     });
 
     test('the landing lists the rooms; a count changes live as someone enters; a click enters the room with the saved name', async () => {
       const watcher = await open();
       await waitForRoom(watcher.page, 'design', '0 online');
+      // Past a week, the date as the browser writes it.
+      const thirtyDaysAgo = await watcher.page.evaluate(() =>
+        new Date(Date.now() - 30 * 86_400_000).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }),
+      );
       assert.deepEqual(await shownRooms(watcher.page), [
         { name: '#design', online: '0 online', active: 'active 1 h ago' },
         { name: '#random', online: '0 online', active: 'active 2 days ago' },
+        { name: '#the-longest-name-a-room-may-have', online: '0 online', active: `active ${thirtyDaysAgo}` },
       ]);
 
       // Someone in another browser enters a new room: it appears at the top of the open landing page, counted.

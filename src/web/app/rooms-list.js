@@ -98,7 +98,8 @@ export function createRoomsList(channel, isStopped) {
 function roomItem(name, room, now) {
   const link = el('a', {
     className: `room-link ${room.online > 0 ? 'is-online' : 'is-offline'}`,
-    attrs: { href: `/rooms/${encodeURIComponent(name)}`, 'data-link': '', 'data-room': name },
+    // The title: the whole name, where a long one is cut short with an ellipsis.
+    attrs: { href: `/rooms/${encodeURIComponent(name)}`, 'data-link': '', 'data-room': name, title: `#${name}` },
   });
   const online = el('span', { className: 'room-online' });
   online.append(el('span', { className: 'dot', attrs: { 'aria-hidden': 'true' } }), document.createTextNode(`${room.online.toLocaleString('en-US')} online`));
