@@ -14,8 +14,9 @@ import type { ReplicaOp, TopicDiffs, TrackerState } from './state.js';
  *   delta asks for the full state and replaces its replica with it;
  * - a node not heard from within the timeout is dropped: its entries leave;
  * - spoke: who sent a message in which room lately (see RoomSizes), and when
- *   (the rooms directory's last activity), at most one per flush window. Not numbered: a lost one costs a name in a summary's
- *   "recent" list until its speaker speaks again, so it is not worth a resync.
+ *   (the rooms directory's last activity), at most one per flush window. Not
+ *   numbered: a lost one costs a name in a summary's "recent" list (and a room's
+ *   last activity) until someone speaks there again, not worth a resync.
  *
  * The messages come from other processes over the network: zod reads them.
  */
