@@ -11,6 +11,7 @@ import { presenceSpec } from './presence/presence.js';
 import { commitNotify, postgresAdapter } from './pubsub/postgres-adapter.js';
 import * as Accounts from './chat/accounts.js';
 import * as Messages from './chat/messages.js';
+import * as Rooms from './chat/rooms.js';
 import * as PubSub from './pubsub/pubsub.js';
 import { pubsubSpec } from './pubsub/pubsub.js';
 import { repoSpec, type RepoArgs } from './repo/repo.js';
@@ -22,7 +23,7 @@ import { repoSpec, type RepoArgs } from './repo/repo.js';
  *   ├── database       without DATABASE_URL: one_for_one supervisor of the embedded PostgreSQL (restarted without the rest)
  *   ├── repo           postgres.js pool; migrations at start; group commit
  *   ├── pubsub         topic -> subscribers; socket fastlane; CLUSTER=1: across nodes over LISTEN/NOTIFY
- *   ├── presence       who is online per topic; merged presence_diff broadcasts, summaries for large rooms; CLUSTER=1: replicated
+ *   ├── presence       who is online per topic; merged presence_diff broadcasts, summaries for large rooms, the rooms directory; CLUSTER=1: replicated
  *   └── endpoint       uWS listen socket, HTTP routes
  */
 const GAP = 'broadcasts from other nodes were lost while LISTEN was down; rejoin and catch up';
@@ -57,6 +58,8 @@ function children(config: Config, databaseUrl: string, nodeName: string, databas
       batchMs: config.PRESENCE_BATCH_MS,
       // The lobby is everyone online: as big as the server.
       sizing: { prefixes: [Messages.ROOM_PREFIX, Accounts.USERS_TOPIC], fullLimit: config.PRESENCE_FULL_LIMIT },
+      // The landing page's rooms: counted from the rooms' presences, told to the lobby.
+      directory: { prefix: Messages.ROOM_PREFIX, topic: Accounts.USERS_TOPIC, limit: Rooms.LISTED_ROOMS, seed: () => Rooms.lastActivity() },
       ...(config.CLUSTER ? { cluster: { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, timeoutMs: config.NODE_TIMEOUT_MS } } : {}),
     }),
     endpointSpec({ config, nodeName, startedAt }),

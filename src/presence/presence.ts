@@ -15,6 +15,7 @@ import { err, ok, type Result } from '../../supervision/result.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import { DiffBatch, type PresenceDiff, type PresenceMeta, type PresenceState } from './diff.js';
+import { changesJson, listingJson, RoomsDirectory, type ActivitySource, type ListingJson } from './directory.js';
 import { REPLICATION_TOPIC, Replication, type ReplicationMessage, type Speaker } from './replication.js';
 import { RecentNames, RoomSizes, type Summary } from './room-size.js';
 import { TrackerState, type MetaInput, type TopicDiffs } from './state.js';
@@ -38,11 +39,18 @@ type Call =
   | { readonly type: 'untrack'; readonly owner: Pid; readonly topic: string; readonly key: string }
   | { readonly type: 'list'; readonly topic: string }
   | { readonly type: 'metas'; readonly topic: string; readonly key: string }
-  | { readonly type: 'join_state'; readonly topic: string };
+  | { readonly type: 'join_state'; readonly topic: string }
+  | { readonly type: 'rooms' };
 
 type Cast = { readonly type: 'spoke'; readonly topic: string; readonly key: string };
 
-type Info = { readonly type: 'flush' } | { readonly type: 'heartbeat' } | { readonly type: 'summaries' } | Broadcast;
+type Info =
+  | { readonly type: 'flush' }
+  | { readonly type: 'heartbeat' }
+  | { readonly type: 'summaries' }
+  | { readonly type: 'seeded'; readonly result: Awaited<ReturnType<ActivitySource>> }
+  | { readonly type: 'seed' }
+  | Broadcast;
 
 type PresenceProtocol = { readonly call: Call; readonly cast: Cast; readonly info: Info };
 
@@ -50,10 +58,16 @@ type PresenceProtocol = { readonly call: Call; readonly cast: Cast; readonly inf
 interface Sizing {
   readonly prefixes: readonly string[];
   readonly sizes: RoomSizes;
-  /** With CLUSTER=1: who spoke here since the last flush, per topic, for the other nodes. */
-  readonly unshipped: Map<string, RecentNames>;
   /** The one timer for due summaries, and when it fires. */
   timer: { readonly at: number; readonly handle: NodeJS.Timeout } | undefined;
+}
+
+/** The rooms directory (directory.ts): rooms under `prefix`, its changes told on `topic` as `rooms_diff`. */
+interface Directory {
+  readonly rooms: RoomsDirectory;
+  readonly prefix: string;
+  readonly topic: string;
+  readonly seed: ActivitySource | undefined;
 }
 
 interface State {
@@ -63,6 +77,9 @@ interface State {
   readonly owners: Set<number>;
   readonly batchMs: number;
   readonly sizing: Sizing | undefined;
+  readonly directory: Directory | undefined;
+  /** With CLUSTER=1: who spoke here since the last flush, per topic, for the other nodes. */
+  readonly unshipped: Map<string, RecentNames>;
   flushScheduled: boolean;
 }
 
@@ -74,10 +91,24 @@ interface PresenceArgs {
   readonly cluster?: { readonly heartbeatMs: number; readonly timeoutMs: number };
   /** Topics starting with one of `prefixes` with more than `fullLimit` distinct keys get summaries instead of full presence. */
   readonly sizing?: { readonly prefixes: readonly string[]; readonly fullLimit: number };
+  /**
+   * The rooms directory: topics under `prefix` are rooms; the first `limit` are listed, and
+   * their changes broadcast on `topic` at most once per batch. `seed` reads the rooms' newest
+   * message times from the database, once per start (retried until it answers).
+   */
+  readonly directory?: {
+    readonly prefix: string;
+    readonly topic: string;
+    readonly limit: number;
+    readonly seed?: ActivitySource;
+  };
 }
 
 /** The event of each kind of presence push. */
-export const PresenceEvent = { state: 'presence_state', diff: 'presence_diff', summary: 'presence_summary' } as const;
+export const PresenceEvent = { state: 'presence_state', diff: 'presence_diff', summary: 'presence_summary', roomsDiff: 'rooms_diff' } as const;
+
+/** How long a failed directory seed waits before it is tried again. */
+const SEED_RETRY_MS = 2_000;
 
 /** What a join into a topic gets: the full state, or a large room's summary; `json` is the payload. */
 export type JoinState = { readonly event: (typeof PresenceEvent)['state' | 'summary']; readonly json: string };
@@ -141,19 +172,52 @@ function spoke(state: State, sizing: Sizing, { topic, key }: Speaker): boolean {
  * on every node. At most one message per flush window, of at most 20 names a
  * room, whatever the message rate.
  */
-function unshipped(sizing: Sizing, { topic, key }: Speaker): void {
-  let names = sizing.unshipped.get(topic);
+function unshipped(state: State, { topic, key }: Speaker): void {
+  let names = state.unshipped.get(topic);
   if (names === undefined) {
     names = new RecentNames();
-    sizing.unshipped.set(topic, names);
+    state.unshipped.set(topic, names);
   }
   names.add(key);
 }
 
-function shipSpeakers(sizing: Sizing, replication: Replication, self: Pid): void {
-  const speakers = [...sizing.unshipped].flatMap(([topic, names]) => [...names.list()].reverse().map((key) => ({ topic, key })));
-  sizing.unshipped.clear();
+/** With the room's newest message time, so the other nodes' directories show when it was (not when it arrived). */
+function shipSpeakers(state: State, replication: Replication, self: Pid): void {
+  const speakers = [...state.unshipped].flatMap(([topic, names]) => {
+    const room = directoryRoom(state.directory, topic);
+    const at = room === undefined ? undefined : state.directory?.rooms.lastActiveAt(room);
+    return [...names.list()].reverse().map((key) => ({ topic, key, ...(at === undefined ? {} : { at }) }));
+  });
+  state.unshipped.clear();
   replicate(replication.spoke(speakers), self);
+}
+
+/** The room a topic is in the directory, if it is one. */
+function directoryRoom(directory: Directory | undefined, topic: string): string | undefined {
+  return directory !== undefined && topic.startsWith(directory.prefix) ? topic.slice(directory.prefix.length) : undefined;
+}
+
+/** A message in a directory room at `at`; whether the topic is one. */
+function roomActive(state: State, topic: string, at: number): boolean {
+  const room = directoryRoom(state.directory, topic);
+  if (room === undefined) return false;
+  state.directory?.rooms.active(room, at);
+  return true;
+}
+
+/** The listing's changes since the last flush go to the lobby's sockets on this node (every node makes its own). */
+function flushDirectory(directory: Directory | undefined): void {
+  const changes = directory?.rooms.flush();
+  if (directory !== undefined && changes !== undefined) PubSub.localBroadcast(directory.topic, PresenceEvent.roomsDiff, { rooms: changesJson(changes) });
+}
+
+function seedDirectory(directory: Directory | undefined, self: Pid<PresenceProtocol>): void {
+  const seed = directory?.seed;
+  if (seed === undefined) return;
+  seed().then(
+    (result) => send(self, { type: 'seeded', result }),
+    (error: unknown) => send(self, { type: 'seeded', result: err({ reason: 'seed_failed', detail: error instanceof Error ? error.message : String(error) }) }),
+  );
 }
 
 function replicate(message: ReplicationMessage | undefined, self: Pid): void {
@@ -170,6 +234,8 @@ function collect(state: State, diffs: TopicDiffs, self: Pid<PresenceProtocol>): 
   const now = Date.now();
   const { sizing } = state;
   for (const [topic, diff] of diffs) {
+    const room = directoryRoom(state.directory, topic);
+    if (room !== undefined) state.directory?.rooms.counted(room, state.tracker.keyCount(topic));
     if (sizing !== undefined && isSized(sizing, topic) && !sized(state, sizing, topic, diff, now)) continue;
     let batch = state.batches.get(topic);
     if (batch === undefined) {
@@ -195,18 +261,22 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
       ctx.owns(() => clearInterval(timer));
       replicate(replication.hello(), ctx.self);
     }
-    return {
+    const state: State = {
       tracker,
       replication,
       batches: new Map(),
       owners: new Set(),
       batchMs: args.batchMs,
-      sizing:
-        args.sizing === undefined
+      sizing: args.sizing === undefined ? undefined : { prefixes: args.sizing.prefixes, sizes: new RoomSizes(args.sizing.fullLimit), timer: undefined },
+      directory:
+        args.directory === undefined
           ? undefined
-          : { prefixes: args.sizing.prefixes, sizes: new RoomSizes(args.sizing.fullLimit), unshipped: new Map(), timer: undefined },
+          : { rooms: new RoomsDirectory(args.directory.limit), prefix: args.directory.prefix, topic: args.directory.topic, seed: args.directory.seed },
+      unshipped: new Map(),
       flushScheduled: false,
     };
+    seedDirectory(state.directory, ctx.self);
+    return state;
   },
   handleCall(message, _from, state, ctx) {
     switch (message.type) {
@@ -249,17 +319,20 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
         flushTopic(state, message.topic);
         return { state, reply: { event: PresenceEvent.state, json: state.tracker.listJson(message.topic) } };
       }
+      case 'rooms':
+        return { state, reply: listingJson(state.directory?.rooms.listing() ?? []) };
     }
   },
   handleCast(message, state, ctx) {
     const { sizing } = state;
-    if (sizing === undefined) return state;
-    if (!spoke(state, sizing, message)) return state;
-    if (state.replication !== undefined) {
-      unshipped(sizing, message);
-      scheduleFlush(state, ctx.self);
-    }
-    scheduleSummaries(sizing, ctx.self, Date.now());
+    const now = Date.now();
+    const counted = sizing !== undefined && spoke(state, sizing, message);
+    // The directory's last activity is any message's, its sender online or not.
+    const listed = roomActive(state, message.topic, now);
+    if (!counted && !listed) return state;
+    if (state.replication !== undefined) unshipped(state, message);
+    if (state.replication !== undefined || listed) scheduleFlush(state, ctx.self);
+    if (counted) scheduleSummaries(sizing, ctx.self, now);
     return state;
   },
   handleInfo(message: Info | Down, state, ctx) {
@@ -267,8 +340,20 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
       state.flushScheduled = false;
       replicate(state.replication?.delta(), ctx.self);
       // After the delta: a speaker's join reaches the other nodes before its speaking does.
-      if (state.sizing !== undefined && state.replication !== undefined) shipSpeakers(state.sizing, state.replication, ctx.self);
+      if (state.replication !== undefined) shipSpeakers(state, state.replication, ctx.self);
       for (const topic of [...state.batches.keys()]) flushTopic(state, topic);
+      flushDirectory(state.directory);
+    } else if (message.type === 'seeded') {
+      if (message.result.ok) {
+        for (const { room, at } of message.result.value) state.directory?.rooms.active(room, at);
+        scheduleFlush(state, ctx.self);
+      } else {
+        ctx.log.warn(message.result.error, 'could not read the rooms directory; trying again');
+        // Unref'd, as the summaries' timer: a stopping node must not wait for it.
+        setTimeout(() => send(ctx.self, { type: 'seed' }), SEED_RETRY_MS).unref();
+      }
+    } else if (message.type === 'seed') {
+      seedDirectory(state.directory, ctx.self);
     } else if (message.type === 'summaries') {
       if (state.sizing !== undefined) sendSummaries(state.sizing, ctx.self);
     } else if (message.type === 'heartbeat') {
@@ -288,9 +373,14 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
       for (const reply of received.value.replies) replicate(reply, ctx.self);
       collect(state, received.value.diffs, ctx.self);
       const { sizing } = state;
+      const now = Date.now();
+      let listed = false;
+      // The sender's time, though never ahead of ours: a node with a fast clock must not pin a room to the future.
+      for (const speaker of received.value.speakers) listed = roomActive(state, speaker.topic, Math.min(speaker.at ?? now, now)) || listed;
+      if (listed) scheduleFlush(state, ctx.self);
       if (sizing !== undefined && received.value.speakers.length > 0) {
         for (const speaker of received.value.speakers) spoke(state, sizing, speaker);
-        scheduleSummaries(sizing, ctx.self, Date.now());
+        scheduleSummaries(sizing, ctx.self, now);
       }
     } else {
       state.owners.delete(message.pid.id);
@@ -355,7 +445,16 @@ export async function joinState(topic: string): Promise<Result<JoinState, Presen
   return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
 }
 
-/** `key` sent a message on `topic`: a large room's summary lists it among the recent speakers while it is online there. */
+/** The rooms directory's listing as of its last batch: the lobby join's `rooms` (README, `users:lobby`). */
+export async function rooms(): Promise<Result<ListingJson, PresenceError>> {
+  const result = await call<ListingJson, PresenceProtocol>(PRESENCE, { type: 'rooms' });
+  return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
+}
+
+/**
+ * `key` sent a message on `topic`: a large room's summary lists it among the recent speakers while it is online there,
+ * and the rooms directory shows the room active now.
+ */
 export function spokeIn(topic: string, key: string): void {
   cast<PresenceProtocol>(PRESENCE, { type: 'spoke', topic, key });
 }

@@ -13,9 +13,10 @@ import type { ReplicaOp, TopicDiffs, TrackerState } from './state.js';
  * - state_request / state: a node that starts, sees a new incarnation, or misses a
  *   delta asks for the full state and replaces its replica with it;
  * - a node not heard from within the timeout is dropped: its entries leave;
- * - spoke: who sent a message in which room lately (see RoomSizes), at most one
- *   per flush window. Not numbered: a lost one costs a name in a summary's
- *   "recent" list until its speaker speaks again, so it is not worth a resync.
+ * - spoke: who sent a message in which room lately (see RoomSizes), and when
+ *   (the rooms directory's last activity), at most one per flush window. Not
+ *   numbered: a lost one costs a name in a summary's "recent" list (and a room's
+ *   last activity) until someone speaks there again, not worth a resync.
  *
  * The messages come from other processes over the network: zod reads them.
  */
@@ -26,7 +27,8 @@ const meta = z.object({ phx_ref: z.string().min(1) }).passthrough();
 const entry = z.object({ topic: z.string(), owner: z.string(), key: z.string(), meta });
 const op = z.union([z.object({ join: entry }), z.object({ leave: z.object({ topic: z.string(), key: z.string(), ref: z.string() }) })]);
 const from = { node: z.string().min(1), inc: z.string().min(1) };
-const speaker = z.object({ topic: z.string(), key: z.string() });
+// `at`: when the room's newest message was sent (ms), for the rooms directory; older nodes send none.
+const speaker = z.object({ topic: z.string(), key: z.string(), at: z.number().int().nonnegative().optional() });
 const message = z.discriminatedUnion('type', [
   z.object({ type: z.literal('delta'), ...from, seq: z.number().int().positive(), ops: z.array(op) }),
   z.object({ type: z.literal('heartbeat'), ...from, seq: z.number().int().nonnegative() }),

@@ -7,9 +7,10 @@ import { alive, joinReply, replyError, replyOk, type SessionState } from './stat
 
 /**
  * The lobby channel (`users:lobby`), the landing page's view: the users most
- * recently seen, a page at a time (`load_users`), and who is online. The socket
- * subscribes first and lists after, so a change in between arrives as a diff
- * the client applies on top (phoenix.js holds diffs until the state).
+ * recently seen, a page at a time (`load_users`), who is online, and the rooms
+ * directory. The socket subscribes first and lists after, so a change in
+ * between arrives as a diff the client applies on top (phoenix.js holds
+ * presence diffs until the state; the page holds `rooms_diff` until the reply).
  */
 
 const pageJson = (page: Accounts.UsersPage) => ({ users: page.users, total: page.total, ...(page.next === undefined ? {} : { next: page.next }) });
@@ -23,9 +24,9 @@ export async function handleLobbyEvent(state: SessionState, frame: TextFrame): P
 }
 export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: string): Promise<void> {
   state.conn.subscribe(frame.topic);
-  const [users, online] = await Promise.all([Accounts.listUsers(), Presence.joinState(frame.topic)]);
+  const [users, online, rooms] = await Promise.all([Accounts.listUsers(), Presence.joinState(frame.topic), Presence.rooms()]);
   if (!alive(state)) return;
-  if (!users.ok || !online.ok) {
+  if (!users.ok || !online.ok || !rooms.ok) {
     state.conn.unsubscribe(frame.topic);
     replyError(state, frame, Reason.dbUnavailable);
     return;
@@ -33,7 +34,7 @@ export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: 
   state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: undefined });
   state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll([
-    ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', pageJson(users.value))),
+    ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { ...pageJson(users.value), rooms: rooms.value })),
     // Past PRESENCE_FULL_LIMIT online, a presence_summary (the count) instead of everyone.
     Encode.push(joinRef, frame.topic, online.value.event, Encode.asPayloadJson(online.value.json)),
   ]);

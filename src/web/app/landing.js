@@ -1,6 +1,6 @@
-// The landing page: the sign-in form (signin-form.js) and the people list.
-// users:lobby gives the users seen most recently, a page at a time, and the
-// total; presence says who is online.
+// The landing page: the sign-in form (signin-form.js), the rooms directory
+// (rooms-list.js) and the people list. users:lobby gives the users seen most
+// recently, a page at a time, and the total; presence says who is online.
 
 import { Presence } from '../phoenix.mjs';
 import { socket, watchSessionRestarts } from './connection.js';
@@ -9,10 +9,22 @@ import { describeError } from './errors.js';
 import { SIGNED, savedUsername } from './identity.js';
 import { showNotice } from './notice.js';
 import { signedProblem } from './signed-token.js';
-import { fillSigninForm, signinFocus } from './signin-form.js';
+import { createRoomsList } from './rooms-list.js';
+import { fillSigninForm, offerRoom, signinFocus } from './signin-form.js';
 import { showWhoami } from './views.js';
 
 const DEFAULT_ROOM = 'lobby';
+
+// Bound once, as the page's DOM is static. A room's link enters it with the saved name (the router,
+// by data-link); with no name saved yet it fills the form's room instead, and asks for a name.
+$('rooms-list').addEventListener('click', (event) => {
+  const link = event.target.closest('a[data-room]');
+  if (link === null || savedUsername() !== null) return;
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  event.stopPropagation();
+  offerRoom(link.dataset.room);
+});
 
 export function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
   const users = new Set();
@@ -22,6 +34,7 @@ export function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
   const presence = new Presence(channel);
   const restarts = watchSessionRestarts(channel);
   let stopped = false;
+  const roomsList = createRoomsList(channel, () => stopped);
 
   const addPage = (response) => {
     for (const user of response.users ?? []) if (typeof user?.name === 'string') users.add(user.name);
@@ -54,9 +67,10 @@ export function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
     .receive('ok', (response) => {
       addPage(response);
       renderPeople();
+      roomsList.joined(response.rooms);
       restarts.caughtUp();
     })
-    .receive('error', (response) => showNotice(`Could not load the list of people: ${describeError(response)}`));
+    .receive('error', (response) => showNotice(`Could not load the rooms and people: ${describeError(response)}`));
 
   function renderPeople() {
     // The people list is shared page furniture: a landing already left must not redraw it.
@@ -105,6 +119,7 @@ export function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
     stop: () => {
       if (stopped) return;
       stopped = true;
+      roomsList.stop();
       channel.leave();
     },
   };

@@ -17,6 +17,13 @@ export function fillSigninForm(room, failure) {
 export const signinFocus = (failure) =>
   SIGNED || (failure?.reason === 'invalid_params' && failure.errors?.topic) ? $('room') : $('username');
 
+/** A room picked from the directory before any name was saved: the form keeps it, and asks for the name. */
+export function offerRoom(room) {
+  $('room').value = room;
+  clearSigninErrors();
+  signinFocus(null).focus();
+}
+
 export function clearSigninErrors() {
   for (const id of ['username', 'room']) {
     $(`${id}-error`).textContent = '';
