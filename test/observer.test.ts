@@ -188,6 +188,7 @@ describe('the observer API', { timeout: 120_000 }, () => {
     const done = (await stats()).chaos;
     assert.equal(done.killed, 6, '2 a second for 3 seconds');
     await eventually(async () => (await restartLog()).length >= Math.min(100, logged + 6), 5_000);
+    assert.deepEqual(new Set((await restartLog()).slice(0, 6).map((entry) => entry.reason)), new Set(['crash: killed by chaos (admin API)']), 'the log tells chaos from a person');
     for (const m of members) await eventually(() => m.channel.state === 'joined', 15_000);
 
     const long = await admin(app.httpUrl, 'POST', '/admin/chaos?rate=1&seconds=600');

@@ -20,6 +20,8 @@ import { killRandomSessions } from './operations.js';
 const NODES_TOPIC = 'observer:nodes';
 const SAMPLE_EVENT = 'sample';
 const TICK_MS = 1_000;
+/** What the restart log says of a chaos kill, apart from a person's. */
+const CHAOS_KILL = 'killed by chaos (admin API)';
 
 const count = z.number().finite().nonnegative();
 /** A sample from another node: someone else's data, parsed before it is kept. */
@@ -85,7 +87,7 @@ async function sample(state: State): Promise<void> {
 async function chaosTick(state: State): Promise<void> {
   const due = state.chaos.due(Date.now());
   if (due > 0) {
-    const killed = await killRandomSessions(due);
+    const killed = await killRandomSessions(due, CHAOS_KILL);
     if (killed.ok) state.chaos.killedSome(killed.value.length);
   }
   if (!state.chaos.state().running) stopChaosTimer(state);

@@ -172,7 +172,7 @@ export async function killSession(id: string): Promise<Result<Killed, OperationE
 }
 
 /** Up to `count` live sessions chosen at random (fewer when fewer are alive). */
-export async function killRandomSessions(count: number): Promise<Result<Killed[], OperationError>> {
+export async function killRandomSessions(count: number, message = KILL_MESSAGE): Promise<Result<Killed[], OperationError>> {
   const listed = await children(whereis(SESSIONS), 'the Sessions supervisor');
   if (!listed.ok) return listed;
   const alive = listed.value.filter((child) => child.pid !== undefined);
@@ -182,7 +182,7 @@ export async function killRandomSessions(count: number): Promise<Result<Killed[]
     const j = i + Math.floor(Math.random() * (alive.length - i));
     [alive[i], alive[j]] = [alive[j] as ChildInfo, alive[i] as ChildInfo];
   }
-  return ok(alive.slice(0, picks).flatMap((child) => crash(child) ?? []));
+  return ok(alive.slice(0, picks).flatMap((child) => crash(child, message) ?? []));
 }
 
 const isKillableActor = (id: string): id is KillableActor => (KILLABLE_ACTORS as readonly string[]).includes(id);

@@ -151,9 +151,10 @@ async function refreshSessions() {
         s.user === null ? '' : el('button', { className: 'kill', textContent: 'kick', title: `close every socket of ${s.user} on every node`, onclick: () => kick(s.user) }),
       ),
     )));
-  const first = page.count === 0 ? 0 : page.offset + 1;
   const matching = sessionView.q === '' ? '' : ` matching “${sessionView.q}” (${page.total} in all)`;
-  $('page-info').textContent = `${first}–${page.offset + page.sessions.length} of ${page.count}${matching}`;
+  $('page-info').textContent = page.count === 0
+    ? (sessionView.q === '' ? 'no sessions' : `none${matching}`)
+    : `${page.offset + 1}–${page.offset + page.sessions.length} of ${page.count}${matching}`;
   $('prev').disabled = page.offset === 0;
   $('next').disabled = page.offset + PAGE >= page.count;
 }
