@@ -110,7 +110,7 @@ export function adminRoutes(routes: Routes, deps: { readonly token: string; read
   });
 
   route('get', '/admin/sessions', 0, async ({ query }) => {
-    const parsed = sessionQuery.safeParse(Object.fromEntries(['q', 'offset', 'limit'].flatMap((key) => (query.has(key) ? [[key, query.get(key)]] : []))));
+    const parsed = sessionQuery.safeParse({ q: query.get('q') ?? undefined, offset: query.get('offset') ?? undefined, limit: query.get('limit') ?? undefined });
     if (!parsed.success) return badRequest(parsed.error.issues[0]?.message ?? 'bad query');
     return fromOperation(await Ops.sessions(deps.conns, parsed.data), (page) => ({ ...page, limit: parsed.data.limit }));
   });

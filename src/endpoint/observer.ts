@@ -130,6 +130,7 @@ const observer: GenServer<ObserverArgs, State, ObserverProtocol> = {
         return { state, reply: state.chaos.state() };
       }
       case 'chaos_stop':
+        if (state.chaos.state().running) ctx.log.warn({ killed: state.chaos.state().killed }, 'chaos stopped');
         state.chaos.stop(Date.now());
         stopChaosTimer(state);
         return { state, reply: state.chaos.state() };

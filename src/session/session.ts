@@ -157,6 +157,7 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
       case 'broadcast':
         // users_socket:<name>: the user's sockets are being disconnected as a whole.
         if (message.event === 'disconnect') {
+          ctx.log.info({ user: state.user?.name }, "closing the socket: the user's sockets were disconnected (kicked)");
           state.conn.close(CloseCode.goingAway, CloseReason.kicked);
           ctx.stop({ kind: 'normal' });
         }
