@@ -134,8 +134,8 @@ export async function disconnectUser(conns: Conns, name: string): Promise<Result
         return err({ reason: 'bad_request', why: `name ${Object.values(found.error.errors)[0] ?? 'is invalid'}` });
       case 'not_found':
         return err({ reason: 'unknown_user', name });
-      default:
-        return err({ reason: 'unavailable', detail: `who ${name} is could not be read: ${found.error.reason}` });
+      case 'db_unavailable':
+        return err({ reason: 'unavailable', detail: `who ${name} is could not be read: the database is unavailable` });
     }
   }
   const user = found.value;
