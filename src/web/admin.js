@@ -165,7 +165,7 @@ async function refreshLog() {
   const { restarts } = await api('GET', '/admin/restarts');
   $('restart-log').tBodies[0].replaceChildren(...restarts.map((r) =>
     el('tr', { className: r.type },
-      cell(new Date(r.at).toLocaleTimeString()),
+      cell(new Date(r.at).toLocaleTimeString([], { hour12: false })),
       cell(r.type === 'gave_up' ? 'gave up' : 'restarted'),
       cell(r.path),
       cell(r.reason),
