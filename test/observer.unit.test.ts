@@ -50,7 +50,18 @@ describe('History', () => {
     assert.equal(history.latest()?.at, 3_500);
   });
 
-  it('keeps 300 points, one a second: the last five minutes', () => {
+  it('drops readings that come in a burst (ticks queued behind a slow one); the next rate spans the whole gap', () => {
+    const history = new History();
+    history.record(reading(0));
+    history.record(reading(1_000, { joins: 10 }));
+    assert.equal(history.record(reading(1_010, { joins: 11 })), undefined);
+    assert.equal(history.record(reading(1_400, { joins: 12 })), undefined);
+    history.record(reading(3_000, { joins: 30 }));
+    assert.deepEqual(history.series().joins, [10, 10]);
+    assert.deepEqual(history.series().at, [1_000, 3_000]);
+  });
+
+    it('keeps 300 points, one a second: the last five minutes', () => {
     const history = new History();
     for (let s = 0; s <= 400; s += 1) history.record(reading(s * 1_000, { joins: s * 2 }));
     const series = history.series();

@@ -35,16 +35,21 @@ export class History {
   private readonly points: Ring<Point>;
   private previous: Reading | undefined = undefined;
 
-  constructor(capacity = HISTORY_POINTS) {
+  constructor(
+    capacity = HISTORY_POINTS,
+    /** Ticks that queued up behind a slow one (a restart storm) come in a burst: those closer than this are dropped. */
+    private readonly minGapMs = 500,
+  ) {
     this.points = new Ring(capacity);
   }
 
   /** Adds a point from `reading`; the first reading only sets where the rates start. */
   record(reading: Reading): Point | undefined {
     const before = this.previous;
+    if (before !== undefined && reading.at - before.at < this.minGapMs) return undefined;
     this.previous = reading;
     const ms = before === undefined ? 0 : reading.at - before.at;
-    if (before === undefined || ms <= 0) return undefined;
+    if (before === undefined) return undefined;
     const point: Point = {
       at: reading.at,
       sockets: reading.sockets,
