@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { APP, restartAllSessions } from './endpoint/operations.js';
 import { conns } from './endpoint/conns.js';
 import { endpointSpec } from './endpoint/endpoint.js';
+import { observerSpec } from './endpoint/observer.js';
 import { describeMigrationError, migrate } from './repo/migrations.js';
 import { Metrics } from './metrics/registry.js';
 import { presenceSpec } from './presence/presence.js';
@@ -24,7 +25,8 @@ import { repoSpec, type RepoArgs } from './repo/repo.js';
  *   ├── repo           postgres.js pool; migrations at start; group commit
  *   ├── pubsub         topic -> subscribers; socket fastlane; CLUSTER=1: across nodes over LISTEN/NOTIFY
  *   ├── presence       who is online per topic; merged presence_diff broadcasts, summaries for large rooms, the rooms directory; CLUSTER=1: replicated
- *   └── endpoint       uWS listen socket, HTTP routes
+ *   ├── endpoint       uWS listen socket, HTTP routes
+ *   └── observer       samples the node once a second for the admin page's charts (and other nodes'); chaos
  */
 const GAP = 'broadcasts from other nodes were lost while LISTEN was down; rejoin and catch up';
 
@@ -63,6 +65,8 @@ function children(config: Config, databaseUrl: string, nodeName: string, databas
       ...(config.CLUSTER ? { cluster: { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, timeoutMs: config.NODE_TIMEOUT_MS } } : {}),
     }),
     endpointSpec({ config, nodeName, startedAt }),
+    // Last: a crash of it restarts nothing else (rest_for_one).
+    observerSpec({ node: nodeName, conns }),
   ];
 }
 

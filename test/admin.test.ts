@@ -96,6 +96,11 @@ describe('admin API with ADMIN_TOKEN', () => {
         ['POST', '/admin/sessions/kill?count=1'],
         ['POST', '/admin/sessions/1-abc/kill'],
         ['POST', '/admin/actors/repo/kill'],
+        ['GET', '/admin/stats'],
+        ['GET', '/admin/restarts'],
+        ['POST', '/admin/chaos?rate=1&seconds=1'],
+        ['POST', '/admin/chaos/stop'],
+        ['POST', '/admin/users/tina/disconnect'],
       ] as const) {
         const res = await admin(app.httpUrl, method, path, token);
         assert.equal(res.status, 401, `${method} ${path} with ${token ?? 'no token'}`);
@@ -124,8 +129,8 @@ describe('admin API with ADMIN_TOKEN', () => {
     assert.equal(root.id, 'app');
     assert.equal(root.kind, 'supervisor');
     assert.equal(root.strategy, 'rest_for_one');
-    assert.deepEqual(root.children?.map((c) => c.id), ['repo', 'pubsub', 'presence', 'endpoint']);
-    assert.equal(root.childCount, 4);
+    assert.deepEqual(root.children?.map((c) => c.id), ['repo', 'pubsub', 'presence', 'endpoint', 'observer']);
+    assert.equal(root.childCount, 5);
     for (const c of root.children ?? []) {
       assert.equal(typeof c.restarts, 'number');
       assert.equal(c.alive, true);
@@ -142,12 +147,13 @@ describe('admin API with ADMIN_TOKEN', () => {
     assert.equal((await admin(app.httpUrl, 'GET', '/admin/tree?limit=0')).status, 400, 'a bad limit is a 400');
   });
 
-  it('GET /admin/sessions: id, user, topics, restarts, since', async () => {
+  it('GET /admin/sessions: id, user, topics, restarts, mailbox, since', async () => {
     const rows = await sessions();
     const tina = rows.find((row) => row.user === 'tina');
     assert.ok(tina, 'the joined user is listed');
     assert.deepEqual(tina.topics, ['room:shape']);
     assert.equal(tina.restarts, 0);
+    assert.equal((tina as SessionRow & { mailbox: unknown }).mailbox, 0, 'nothing waiting in an idle session');
     assert.match(tina.id, /^[0-9a-z]+-[0-9a-f]{6}$/);
     assert.equal(tina.path, `/app/endpoint/sessions/${tina.id}`);
     assert.ok(tina.since !== null && Date.now() - Date.parse(tina.since) < 60_000);

@@ -49,6 +49,10 @@ describe('npm run ctl against a running server', () => {
       ctl(['kill', '--random', 'lots'], env()),
       ctl(['tree'], { CHAT_URL: app.httpUrl }),
     ]);
+    const noName = await ctl(['disconnect'], env());
+    assert.equal(noName.code, 2);
+    assert.match(noName.stderr, /disconnect whom\? a user name/);
+    assert.match(help.stdout, /disconnect <name>/);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /usage: npm run ctl/);
     assert.match(help.stdout, /kill --random N/);
@@ -81,14 +85,15 @@ describe('npm run ctl against a running server', () => {
     const [tree, sessions] = await Promise.all([ctl(['tree'], env()), ctl(['sessions'], env())]);
     assert.equal(tree.code, 0, tree.stderr);
     const lines = tree.stdout.trimEnd().split('\n');
-    assert.equal(lines[0], 'app  supervisor rest_for_one  restarts 0  4 children');
+    assert.equal(lines[0], 'app  supervisor rest_for_one  restarts 0  5 children');
     assert.match(tree.stdout, /^├── repo {2}worker {2}restarts 0$/m);
-    assert.match(tree.stdout, /^└── endpoint {2}supervisor one_for_all {2}restarts 0 {2}2 children$/m);
-    assert.match(tree.stdout, /^ {4}├── sessions {2}dynamic_supervisor {2}restarts 0 {2}1 child$/m);
-    assert.match(tree.stdout, /^ {4}│ {3}└── [0-9a-z]+-[0-9a-f]{6} {2}worker {2}restarts 0$/m);
+    assert.match(tree.stdout, /^├── endpoint {2}supervisor one_for_all {2}restarts 0 {2}2 children$/m);
+    assert.match(tree.stdout, /^└── observer {2}worker {2}restarts 0$/m);
+    assert.match(tree.stdout, /^│ {3}├── sessions {2}dynamic_supervisor {2}restarts 0 {2}1 child$/m);
+    assert.match(tree.stdout, /^│ {3}│ {3}└── [0-9a-z]+-[0-9a-f]{6} {2}worker {2}restarts 0$/m);
     assert.equal(sessions.code, 0, sessions.stderr);
-    assert.match(sessions.stdout, /^ID +USER +RESTARTS +AGE +TOPICS$/m);
-    assert.match(sessions.stdout, /olive +0 +\d+s +room:ctl/);
+    assert.match(sessions.stdout, /^ID +USER +RESTARTS +MAILBOX +AGE +TOPICS$/m);
+    assert.match(sessions.stdout, /olive +0 +0 +\d+s +room:ctl/);
     assert.match(sessions.stdout, /^1 session$/m);
   });
 
@@ -111,5 +116,27 @@ describe('npm run ctl against a running server', () => {
     await eventually(async () => /^├── repo {2}worker {2}restarts 1$/m.test((await ctl(['tree'], env())).stdout), 15_000);
     // rest_for_one took the Endpoint down too: the client is back on a fresh socket and chats on.
     await eventually(async () => (await member.say('after ctl kill repo')).status === 'ok', 15_000);
+  });
+
+  it('stats prints each node\'s numbers; disconnect NAME closes that user\'s sockets; a bad or unknown name exits 1', async () => {
+    await eventually(async () => /^\S+ \* +1 +1 /m.test((await ctl(['stats'], env())).stdout), 10_000);
+    const stats = await ctl(['stats'], env());
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.match(stats.stdout, /^NODE +SOCKETS +SESSIONS +JOINS\/S +IN\/S +OUT\/S +RESTARTS\/S$/m);
+    assert.match(stats.stdout, /^mailboxes on \S+: repo \d+, pubsub \d+, presence \d+, sessions \d+, http \d+$/m);
+    assert.match(stats.stdout, /^chaos: off$/m);
+
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => member.socket.onClose((event: unknown) => resolve(event as { code: number; reason: string })));
+    const kicked = await ctl(['disconnect', 'OLIVE'], env());
+    assert.equal(kicked.code, 0, kicked.stderr);
+    assert.equal(kicked.stdout.trim(), 'disconnected olive: 1 socket on this node, and theirs on every other node');
+    const close = await closed;
+    assert.deepEqual([close.code, close.reason], [1001, 'kicked']);
+
+    const [bad, unknown] = await Promise.all([ctl(['disconnect', 'no spaces'], env()), ctl(['disconnect', 'nobody-here'], env())]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /server answered 400: name may contain only letters, digits and _ - \./);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no user named nobody-here/);
   });
 });

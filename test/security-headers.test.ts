@@ -55,6 +55,7 @@ describe('security headers', () => {
     ['/assets/phoenix.mjs', 'text/javascript; charset=utf-8'],
     ['/assets/style.css', 'text/css; charset=utf-8'],
     ['/assets/admin.js', 'text/javascript; charset=utf-8'],
+    ['/assets/admin-chart.js', 'text/javascript; charset=utf-8'],
   ] as const) {
     it(`${path}: its own content type, nosniff`, async () => {
       const response = await get(path);

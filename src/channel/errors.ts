@@ -101,6 +101,8 @@ export const CloseReason = {
   rateLimited: 'rate_limited',
   /** The signed token the socket connected with expired: the client reconnects with a fresh one. */
   tokenExpired: 'token_expired',
+  /** The user's sockets were closed as a whole (the admin API's kick): the browser client says so and waits. */
+  kicked: 'kicked',
 } as const;
 
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];

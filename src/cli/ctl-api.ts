@@ -33,6 +33,7 @@ export const treeReply = z.object({ tree: treeNode });
 
 export const sessionsReply = z.object({
   count: z.number(),
+  total: z.number(),
   sessions: z.array(
     z.object({
       id: z.string(),
@@ -40,6 +41,7 @@ export const sessionsReply = z.object({
       user: z.string().nullable(),
       topics: z.array(z.string()),
       restarts: z.number(),
+      mailbox: z.number().nullable(),
       since: z.string().nullable(),
       remote: z.string().nullable(),
     }),
@@ -51,11 +53,34 @@ const killed = z.object({ id: z.string(), path: z.string() });
 export const killSessionsReply = z.object({ killed: z.array(killed), requested: z.number().optional() });
 export const killActorReply = z.object({ killed });
 
+export const disconnectReply = z.object({ disconnected: z.string(), localSockets: z.number() });
+
+const nodeRow = z.object({
+  node: z.string(),
+  sockets: z.number(),
+  sessions: z.number(),
+  joins: z.number(),
+  messagesIn: z.number(),
+  messagesOut: z.number(),
+  restarts: z.number(),
+  ageMs: z.number(),
+});
+export type NodeRow = z.infer<typeof nodeRow>;
+
+export const statsReply = z.object({
+  node: z.string(),
+  nodes: z.array(nodeRow),
+  mailboxes: z.record(z.string(), z.number().nullable()),
+  chaos: z.object({ running: z.boolean(), rate: z.number(), until: z.number().nullable(), killed: z.number() }),
+});
+export type StatsReply = z.infer<typeof statsReply>;
+
 const errorBody = z.object({
   error: z.string(),
   reason: z.string().optional(),
   detail: z.string().optional(),
   id: z.string().optional(),
+  name: z.string().optional(),
   known: z.array(z.string()).optional(),
 });
 
@@ -71,6 +96,7 @@ function explain(status: number, body: unknown, url: string): string {
   const error = parsed.success ? parsed.data : undefined;
   if (status === 401) return 'unauthorized: ADMIN_TOKEN does not match the server\'s';
   if (error?.error === 'unknown_session') return `no session with id ${error.id ?? '?'} (list them with: ctl sessions)`;
+  if (error?.error === 'unknown_user') return `no user named ${error.name ?? '?'}`;
   if (error?.error === 'unknown_actor') return `no actor ${error.id ?? '?'}; killable actors: ${(error.known ?? []).join(', ')}`;
   if (status === 404) return `${url} has no admin API (is the server started with ADMIN_TOKEN set?)`;
   const detail = error?.reason ?? error?.detail ?? error?.error ?? 'no details';

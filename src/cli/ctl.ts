@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Result } from '../../supervision/result.js';
-import { killActorReply, killSessionsReply, request, sessionsReply, treeReply, type Client } from './ctl-api.js';
-import { formatSessions, formatTree } from './ctl-format.js';
+import { disconnectReply, killActorReply, killSessionsReply, request, sessionsReply, statsReply, treeReply, type Client } from './ctl-api.js';
+import { formatSessions, formatStats, formatTree } from './ctl-format.js';
 
 /**
  * npm run ctl -- <command>: the admin API from a terminal.
@@ -12,7 +12,10 @@ const USAGE = `usage: npm run ctl -- [--url URL] <command>
 
 commands:
   tree                 the supervision tree, with kinds, restart counts and child counts
-  sessions             the sessions: id, user, restarts, age, topics
+  sessions             the sessions: id, user, restarts, mailbox, age, topics (the first 200)
+  stats                each node's sockets, sessions, joins/s, messages in/out per s, restarts/s;
+                       this node's core mailboxes and chaos
+  disconnect <name>    close every socket of that user on every node (the page says so; it does not reconnect by itself)
   kill <session-id>    crash one session (its supervisor restarts it; its client rejoins)
   kill --random N      crash N sessions chosen at random
   kill repo|pubsub|presence|endpoint
@@ -33,6 +36,8 @@ type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'tree' }
   | { readonly kind: 'sessions' }
+  | { readonly kind: 'stats' }
+  | { readonly kind: 'disconnect'; readonly name: string }
   | { readonly kind: 'kill_session'; readonly id: string }
   | { readonly kind: 'kill_random'; readonly count: number }
   | { readonly kind: 'kill_actor'; readonly id: string };
@@ -61,8 +66,13 @@ function parseArgs(argv: readonly string[]): Result<{ command: Command; url: str
   switch (verb) {
     case 'tree':
     case 'sessions':
+    case 'stats':
       if (target !== undefined || random !== undefined) return { ok: false, error: `${verb} takes no arguments` };
       return done({ kind: verb });
+    case 'disconnect':
+      if (random !== undefined) return { ok: false, error: 'disconnect takes a user name, not --random' };
+      if (target === undefined) return { ok: false, error: 'disconnect whom? a user name' };
+      return done({ kind: 'disconnect', name: target });
     case 'kill': {
       if (random !== undefined) {
         if (target !== undefined) return { ok: false, error: 'kill takes either a target or --random N, not both' };
@@ -86,8 +96,18 @@ async function run(command: Exclude<Command, { kind: 'help' }>, client: Client):
       return reply.ok ? { ok: true, value: formatTree(reply.value.tree) } : reply;
     }
     case 'sessions': {
-      const reply = await request(client, 'GET', '/admin/sessions', sessionsReply);
+      const reply = await request(client, 'GET', '/admin/sessions?limit=200', sessionsReply);
       return reply.ok ? { ok: true, value: formatSessions(reply.value) } : reply;
+    }
+    case 'stats': {
+      const reply = await request(client, 'GET', '/admin/stats', statsReply);
+      return reply.ok ? { ok: true, value: formatStats(reply.value) } : reply;
+    }
+    case 'disconnect': {
+      const reply = await request(client, 'POST', `/admin/users/${encodeURIComponent(command.name)}/disconnect`, disconnectReply);
+      if (!reply.ok) return reply;
+      const { disconnected, localSockets } = reply.value;
+      return { ok: true, value: `disconnected ${disconnected}: ${localSockets} socket${localSockets === 1 ? '' : 's'} on this node, and theirs on every other node` };
     }
     case 'kill_session': {
       const reply = await request(client, 'POST', `/admin/sessions/${encodeURIComponent(command.id)}/kill`, killSessionsReply);

@@ -1,16 +1,21 @@
 import { z } from 'zod';
 import type { Result } from '../../supervision/result.js';
 import * as Announcements from '../chat/announcements.js';
+import { Metrics } from '../metrics/registry.js';
 import { bearerCheck } from './admin-auth.js';
 import { adminPage } from './admin-page.js';
+import { chaosParams } from './chaos.js';
 import type { Conns } from './conns.js';
 import { json, type Reply } from './http.js';
+import { mailboxes } from './metrics-route.js';
+import * as Observer from './observer.js';
 import * as Ops from './operations.js';
 import type { Routes } from './route.js';
 
 /**
- * The admin API, under /admin, for people who run the server: see the tree and
- * the sessions, kill sessions and core actors, announce to everyone. It exists
+ * The admin API, under /admin, for people who run the server: see the tree,
+ * the sessions and the observer's charts, kill sessions and core actors, kick
+ * a user, run chaos, announce to everyone. It exists
  * only when ADMIN_TOKEN is set (otherwise /admin/* falls through to the 404 route); every data route
  * wants `Authorization: Bearer <ADMIN_TOKEN>` and answers 401 without it. The
  * page at GET /admin is served without the token: it holds no data, asks the
@@ -27,6 +32,18 @@ const DEFAULT_LIMIT = 1_000;
 const MAX_KILL = 100_000;
 
 const limitParam = z.coerce.number().int().min(1).max(100_000).default(DEFAULT_LIMIT);
+const SESSIONS_PAGE = 50;
+const MAX_SESSIONS_PAGE = 1_000;
+const sessionQuery = z.object({
+  q: z.string().max(100, 'q must be at most 100 characters').default(''),
+  offset: z.coerce.number({ error: 'offset must be a number' }).int('offset must be a whole number').min(0, 'offset must be at least 0').max(10_000_000, 'offset is too large').default(0),
+  limit: z.coerce
+    .number({ error: 'limit must be a number' })
+    .int('limit must be a whole number')
+    .min(1, 'limit must be at least 1')
+    .max(MAX_SESSIONS_PAGE, `limit must be at most ${MAX_SESSIONS_PAGE}`)
+    .default(SESSIONS_PAGE),
+});
 const countParam = z.coerce
   .number({ error: 'count must be a number' })
   .int('count must be a whole number')
@@ -48,7 +65,19 @@ function fromOperation<T>(result: Result<T, Ops.OperationError>, body: (value: T
       return json('503 Service Unavailable', { error: reason, ...details });
     case 'unknown_session':
     case 'unknown_actor':
+    case 'unknown_user':
       return json('404 Not Found', { error: reason, ...details });
+    case 'bad_request':
+      return badRequest(result.error.why);
+  }
+}
+
+/** A path segment as sent (percent-encoded); one that does not decode is kept raw, for the check to refuse. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 
@@ -65,7 +94,7 @@ export function adminRoutes(routes: Routes, deps: { readonly token: string; read
       // uWS: everything in req must be read before the handler returns.
       const authorization = req.getHeader('authorization');
       const request: Request = {
-        params: Array.from({ length: params }, (_, i) => req.getParameter(i) ?? ''),
+        params: Array.from({ length: params }, (_, i) => decoded(req.getParameter(i) ?? '')),
         query: new URLSearchParams(req.getQuery() ?? ''),
       };
       return authorized(authorization) ? handler(request) : UNAUTHORIZED;
@@ -81,9 +110,30 @@ export function adminRoutes(routes: Routes, deps: { readonly token: string; read
   });
 
   route('get', '/admin/sessions', 0, async ({ query }) => {
-    const limit = limitOf(query);
-    if (typeof limit !== 'number') return limit;
-    return fromOperation(await Ops.sessions(deps.conns, limit), (listed) => listed);
+    const parsed = sessionQuery.safeParse({ q: query.get('q') ?? undefined, offset: query.get('offset') ?? undefined, limit: query.get('limit') ?? undefined });
+    if (!parsed.success) return badRequest(parsed.error.issues[0]?.message ?? 'bad query');
+    return fromOperation(await Ops.sessions(deps.conns, parsed.data), (page) => ({ ...page, limit: parsed.data.limit }));
+  });
+
+  // The observer's charts (one point a second, the last 5 minutes), every node's latest sample, mailboxes, chaos.
+  route('get', '/admin/stats', 0, async () => {
+    const depths = Object.fromEntries(Object.entries(mailboxes()).map(([actor, depth]) => [actor, depth ?? null]));
+    return fromOperation(await Observer.stats(), (stats) => ({ ...stats, mailboxes: depths }));
+  });
+
+  route('get', '/admin/restarts', 0, () => ok({ restarts: Metrics.supervisorLog() }));
+
+  route('post', '/admin/chaos', 0, async ({ query }) => {
+    const parsed = chaosParams.safeParse({ rate: query.get('rate') ?? undefined, seconds: query.get('seconds') ?? undefined });
+    if (!parsed.success) return badRequest(parsed.error.issues.map((issue) => issue.message).join('; '));
+    return fromOperation(await Observer.startChaos(parsed.data), (chaos) => ({ chaos }));
+  });
+
+  route('post', '/admin/chaos/stop', 0, async () => fromOperation(await Observer.stopChaos(), (chaos) => ({ chaos })));
+
+  // Every socket of the user, on every node (Phoenix's users_socket disconnect).
+  route('post', '/admin/users/:name/disconnect', 1, async ({ params }) => {
+    return fromOperation(await Ops.disconnectUser(deps.conns, params[0] ?? ''), (kicked) => kicked);
   });
 
   route('post', '/admin/sessions/kill', 0, async ({ query }) => {

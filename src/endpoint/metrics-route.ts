@@ -5,7 +5,7 @@ import type { Conns } from './conns.js';
 import type { Routes } from './route.js';
 
 /** Actors whose mailbox depth is exported: the shared ones every session goes through, and the Sessions supervisor. */
-const CORE_ACTORS = ['repo', 'pubsub', 'presence', 'sessions', 'http'] as const;
+export const CORE_ACTORS = ['repo', 'pubsub', 'presence', 'sessions', 'http'] as const;
 const STATS_TIMEOUT_MS = 1_000;
 
 async function sessionCount(): Promise<number | undefined> {
@@ -22,12 +22,16 @@ async function dbUse(): Promise<{ poolSize: number; inFlight: number; queued: nu
   return { poolSize, inFlight: running, queued: queued + batchWaiting };
 }
 
+/** Each core actor's mailbox depth now; undefined for one that is not running (restarting). */
+export function mailboxes(): Record<(typeof CORE_ACTORS)[number], number | undefined> {
+  return Object.fromEntries(CORE_ACTORS.map((actor) => [actor, mailboxLength(name(actor))])) as Record<(typeof CORE_ACTORS)[number], number | undefined>;
+}
+
 /** GET /metrics: Prometheus text. Gauges are read from the actors now; counters were summed as traffic flowed. */
 export function metricsRoute(routes: Routes, conns: Conns): void {
   routes.get('/metrics', async () => {
     const [sessions, db] = await Promise.all([sessionCount(), dbUse()]);
-    const mailboxes = Object.fromEntries(CORE_ACTORS.map((actor) => [actor, mailboxLength(name(actor))]));
-    Metrics.sample({ socketsOpen: conns.size, sessions, mailboxes, db });
+    Metrics.sample({ socketsOpen: conns.size, sessions, mailboxes: mailboxes(), db });
     return { status: '200 OK', kind: 'data', contentType: Metrics.contentType, body: await Metrics.render() };
   });
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SupervisorEvent } from '../../supervision/index.js';
+import { SupervisorLog } from './supervisor-log.js';
 
 /**
  * The server's Prometheus metrics, one registry per process.
@@ -102,6 +103,10 @@ interface Sample {
   readonly db: { readonly poolSize: number; readonly inFlight: number; readonly queued: number } | undefined;
 }
 
+/** Restarts and give-ups so far, for the observer's charts (the counters above are per label), and the last of them. */
+const supervised = { restarts: 0, giveUps: 0 };
+const supervisorLog = new SupervisorLog();
+
 /** A dynamic supervisor's children (sessions) are one series, not one per socket. */
 const actorLabel = (event: SupervisorEvent): string => (event.dynamic ? `${event.supervisor}/*` : event.path);
 
@@ -136,6 +141,17 @@ export const Metrics = {
   /** The supervision tree's observer (see Parent.observer). */
   supervisorEvent(event: SupervisorEvent): void {
     (event.type === 'restarted' ? restarts : giveUps).inc({ actor: actorLabel(event) });
+    if (event.type === 'restarted') supervised.restarts += 1;
+    else supervised.giveUps += 1;
+    supervisorLog.add(event, Date.now());
+  },
+  /** Running totals of the tallies /metrics reports, read by the observer's sampler. */
+  totals(): { joins: number; messagesIn: number; messagesOut: number; restarts: number; giveUps: number } {
+    return { joins: tallies.joins, messagesIn: tallies.messagesIn, messagesOut: tallies.messagesOut, ...supervised };
+  },
+  /** The last restarts and give-ups, newest first. */
+  supervisorLog(): ReturnType<SupervisorLog['entries']> {
+    return supervisorLog.entries();
   },
   /** Sets the gauges read from the actors; an actor that did not answer leaves its gauge out (it is restarting). */
   sample(sample: Sample): void {

@@ -1,6 +1,6 @@
 import { onExit, send, startServer, type ChildSpec, type GenServer, type Parent, type Pid, type Result, type StartError } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
-import { CloseCode, Reason } from '../channel/errors.js';
+import { CloseCode, CloseReason, Reason } from '../channel/errors.js';
 import { Events, type TextFrame } from '../channel/frame.js';
 import { USERS_TOPIC } from '../chat/accounts.js';
 import { ROOM_PREFIX } from '../chat/messages.js';
@@ -157,7 +157,8 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
       case 'broadcast':
         // users_socket:<name>: the user's sockets are being disconnected as a whole.
         if (message.event === 'disconnect') {
-          state.conn.close(CloseCode.goingAway, 'disconnected');
+          ctx.log.info({ user: state.user?.name }, "closing the socket: the user's sockets were disconnected (kicked)");
+          state.conn.close(CloseCode.goingAway, CloseReason.kicked);
           ctx.stop({ kind: 'normal' });
         }
         break;

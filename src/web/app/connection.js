@@ -32,10 +32,33 @@ socket.onOpen(() => {
   everConnected = true;
   showConnection(true);
 });
-socket.onClose(() => {
+// The admin API's kick closes every socket of a user with 1001 'kicked' (other
+// 1001s are a node going down, where reconnecting at once is right).
+const KICKED = { code: 1001, reason: 'kicked' };
+
+/** Kicked: stop phoenix.js's reconnecting, say why, and leave coming back to the person. */
+function showKicked() {
+  socket.disconnect();
+  const status = $('conn-status');
+  status.hidden = false;
+  status.textContent = 'disconnected';
+  showNotice('You were disconnected by an administrator.', { sticky: true });
+  const again = document.createElement('button');
+  again.type = 'button';
+  again.className = 'link';
+  again.textContent = 'Reconnect';
+  again.addEventListener('click', () => {
+    $('notice').hidden = true;
+    connect();
+  });
+  $('notice').append(' ', again);
+}
+
+socket.onClose((event) => {
   // A new connection gets a new server session, signed in by its first join.
   sessionUser = null;
   showConnection(false);
+  if (event?.code === KICKED.code && event.reason === KICKED.reason) showKicked();
 });
 socket.onError(() => showConnection(false));
 
