@@ -52,11 +52,11 @@ describe('process guard', { timeout: 120_000 }, () => {
       const after = lines.filter((line) => (line.time ?? 0) >= (fatal.time ?? Number.POSITIVE_INFINITY));
       const timeOf = (msg: string) => after.find((line) => line.msg === msg)?.time ?? Number.NaN;
       assert.ok(timeOf('shutting down') <= timeOf('stopping children') && timeOf('stopping children') <= timeOf('stopped'), server.lines.join('\n'));
-      // The root's children stop in reverse start order, the Endpoint (and its sockets) first.
+      // The root's children stop in reverse start order: the observer, then the Endpoint (and its sockets).
       const rootStops = after.filter((line) => line.msg === 'child stopped' && line.actor === '/app');
-      assert.deepEqual(rootStops.map((line) => line.child).sort(), ['endpoint', 'presence', 'pubsub', 'repo']);
+      assert.deepEqual(rootStops.map((line) => line.child).sort(), ['endpoint', 'observer', 'presence', 'pubsub', 'repo']);
       const at = (child: string) => rootStops.find((line) => line.child === child)?.time ?? Number.NaN;
-      assert.ok(at('endpoint') <= at('presence') && at('presence') <= at('pubsub') && at('pubsub') <= at('repo'), server.lines.join('\n'));
+      assert.ok(at('observer') <= at('endpoint') && at('endpoint') <= at('presence') && at('presence') <= at('pubsub') && at('pubsub') <= at('repo'), server.lines.join('\n'));
     });
   }
 });
