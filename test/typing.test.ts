@@ -101,6 +101,30 @@ describe('typing, on one node', () => {
   });
 });
 
+describe('typing in a large room', () => {
+  let app: TestApp;
+  const members: RoomMember[] = [];
+
+  before(async () => {
+    app = await startTestApp({ env: { PRESENCE_FULL_LIMIT: '2' } });
+  });
+  after(async () => {
+    for (const joined of members) joined.leave();
+    await app.stop();
+  });
+
+  it('is told to nobody past PRESENCE_FULL_LIMIT (it lists nobody either), and answered ok', async () => {
+    for (const name of ['ivy', 'jon', 'kim']) members.push(await RoomMember.join(app.wsUrl, name, 'crowd'));
+    const [ivy, jon, kim] = members as [RoomMember, RoomMember, RoomMember];
+    await ivy.until('the room turn large', (seen) => seen.event === 'presence_summary');
+    assert.deepEqual(await jon.push('typing', {}), { status: 'ok', response: {} });
+    const id = await jon.say('typed in a crowd');
+    for (const who of [ivy, kim]) await who.untilMessage(id);
+    assert.deepEqual(typings(ivy), []);
+    assert.deepEqual(typings(kim), []);
+  });
+});
+
 describe('typing across two nodes (CLUSTER=1)', { timeout: 120_000 }, () => {
   let db: TestDatabase;
   const nodes: ServerProcess[] = [];

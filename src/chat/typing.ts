@@ -1,4 +1,5 @@
 import type { Pid } from '../../supervision/index.js';
+import * as Presence from '../presence/presence.js';
 import * as PubSub from '../pubsub/pubsub.js';
 import type { User } from './accounts.js';
 import { roomTopic } from './messages.js';
@@ -29,15 +30,18 @@ export function admitTyping(throttle: TypingThrottle, now: number): boolean {
  * Tells `room` that `user` is typing, unless the throttle drops it (silently:
  * a dropped one loses nothing the next will not say). Every other socket in the
  * room gets `typing { user }`, on every node; `sender` and its socket do not.
+ * A large room (past PRESENCE_FULL_LIMIT) is told nothing: it lists nobody
+ * either, and its typings would be members x typists frames a second.
  */
-export function typing(
+export async function typing(
   user: User,
   room: string,
   throttle: TypingThrottle,
   now: number,
   sender: { readonly pid: Pid; readonly socket: PubSub.SenderSocket },
-): boolean {
+): Promise<boolean> {
   if (!admitTyping(throttle, now)) return false;
+  if (await Presence.isLarge(roomTopic(room))) return false;
   PubSub.broadcastFrom(sender.pid, roomTopic(room), 'typing', { user: user.name }, sender.socket);
   return true;
 }

@@ -40,6 +40,7 @@ type Call =
   | { readonly type: 'list'; readonly topic: string }
   | { readonly type: 'metas'; readonly topic: string; readonly key: string }
   | { readonly type: 'join_state'; readonly topic: string }
+  | { readonly type: 'large'; readonly topic: string }
   | { readonly type: 'rooms' };
 
 type Cast = { readonly type: 'spoke'; readonly topic: string; readonly key: string };
@@ -319,6 +320,8 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
         flushTopic(state, message.topic);
         return { state, reply: { event: PresenceEvent.state, json: state.tracker.listJson(message.topic) } };
       }
+      case 'large':
+        return { state, reply: state.sizing?.sizes.mode(message.topic) === 'large' };
       case 'rooms':
         return { state, reply: listingJson(state.directory?.rooms.listing() ?? []) };
     }
@@ -443,6 +446,12 @@ export async function list(topic: string): Promise<Result<PresenceState, Presenc
 export async function joinState(topic: string): Promise<Result<JoinState, PresenceError>> {
   const result = await call<JoinState, PresenceProtocol>(PRESENCE, { type: 'join_state', topic });
   return result.ok ? result : err({ reason: 'presence_unavailable', detail: result.error.reason });
+}
+
+/** Whether `topic` is a large room now (past PRESENCE_FULL_LIMIT, told by summaries); false when Presence does not answer. */
+export async function isLarge(topic: string): Promise<boolean> {
+  const result = await call<boolean, PresenceProtocol>(PRESENCE, { type: 'large', topic });
+  return result.ok && result.value;
 }
 
 /** The rooms directory's listing as of its last batch: the lobby join's `rooms` (README, `users:lobby`). */

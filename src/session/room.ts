@@ -189,7 +189,7 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
     }
     case 'typing':
       // Always ok, sent on or not: a client typing fast is not doing anything wrong.
-      if (channel.typing !== undefined) Typing.typing(user, room, channel.typing, Date.now(), { pid: state.self, socket: state.conn });
+      if (channel.typing !== undefined) await Typing.typing(user, room, channel.typing, Date.now(), { pid: state.self, socket: state.conn });
       return replyOk(state, frame);
     default:
       return replyError(state, frame, Reason.unknownEvent, { event: frame.event });

@@ -4,7 +4,7 @@ import { Changes } from './probe.js';
 
 /**
  * A stock phoenix.js client in one room, recording every broadcast it gets in
- * order (new_msg, typing, msg_deleted), so a test can wait on what a user would
+ * order (new_msg, typing, msg_deleted, presence_summary), so a test can wait on what a user would
  * see arrive and check what did not.
  */
 
@@ -20,7 +20,7 @@ export interface Seen {
   readonly payload: Record<string, unknown>;
 }
 
-const EVENTS = ['new_msg', 'typing', 'msg_deleted'] as const;
+const EVENTS = ['new_msg', 'typing', 'msg_deleted', 'presence_summary'] as const;
 
 export class RoomMember {
   readonly seen: Seen[] = [];
