@@ -10,7 +10,7 @@ import { Metrics } from '../metrics/registry.js';
 import { sessionSpec } from '../session/session.js';
 import { JoinGate } from '../session/join-gate.js';
 import type { JoinLimits } from '../session/join-queue.js';
-import type { SessionConfig } from '../session/state.js';
+import type { Channel, SessionConfig } from '../session/state.js';
 import { clientAddress, isLoopback } from './address.js';
 import { Budget, budgetLimits, type FrameKind } from '../transport/budget.js';
 import { Conn, type ConnData } from '../transport/conn.js';
@@ -100,7 +100,8 @@ function upgrade(config: Config, verifyToken: VerifyToken | undefined, conns: Co
 
 function route(conn: Conn, frame: TextFrame, bytes: number): void {
   conn.queuedBytes += bytes;
-  if (conn.pid !== undefined) send(conn.pid, { type: 'frame', frame, bytes });
+  const session = conn.session();
+  if (session !== undefined) send(session, { type: 'frame', frame, bytes });
   else if (conn.inbox.length < MAX_INBOX) conn.inbox.push({ frame, bytes });
   else conn.close(CloseCode.policyViolation, 'too many frames while the session restarts');
 }
@@ -181,7 +182,7 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
     upgrade: contained(log, 'upgrade', upgrade(config, deps.verifyToken, deps.conns), (res) => refuse(res, '500 Internal Server Error', 'internal error')),
     open: contained(log, 'open', (ws) => {
       const { remote, signed } = ws.getUserData();
-      const conn = new Conn(nextSessionId(), ws, deps.fastlane, remote, new Budget(limits, Date.now()), signed);
+      const conn = new Conn<Channel>(nextSessionId(), ws, deps.fastlane, remote, new Budget(limits, Date.now()), signed);
       ws.getUserData().conn = conn;
       deps.conns.add(conn);
       void startChild(deps.sessions, sessionSpec(conn, sessionConfig)).then((started) => {
@@ -224,7 +225,8 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
       conn.markClosed();
       deps.conns.delete(conn);
       if (deps.conns.closedAsSlowReader(conn, code)) Metrics.slowReaderDisconnect();
-      if (conn.pid !== undefined) send(conn.pid, { type: 'closed' });
+      const session = conn.session();
+      if (session !== undefined) send(session, { type: 'closed' });
     },
   };
 }

@@ -106,14 +106,19 @@ class RefGenerator {
   }
 }
 
-function withoutRefs(input: MetaInput): MetaInput {
-  const { phx_ref: _ref, phx_ref_prev: _prev, ...rest } = input;
-  return rest;
-}
-
-/** Stored metas are handed out in lists and diffs; freezing (top level only) stops a consumer from editing the state through them. */
-function freezeMeta(meta: PresenceMeta): PresenceMeta {
-  return Object.freeze(meta);
+/**
+ * The stored meta: the app's fields, then the tracker's refs, frozen (top level
+ * only: metas are handed out in lists and diffs, and a consumer must not edit
+ * the state through them). Copied key by key: V8 gives an object spread of a
+ * meta holding a double (online_at) a hidden class of its own, ~180 bytes per
+ * meta, where copies made this way share one.
+ */
+function storedMeta(input: MetaInput, ref: string, prev?: string): PresenceMeta {
+  const meta: Record<string, unknown> = {};
+  for (const key of Object.keys(input)) if (key !== 'phx_ref' && key !== 'phx_ref_prev') meta[key] = input[key];
+  meta.phx_ref = ref;
+  if (prev !== undefined) meta.phx_ref_prev = prev;
+  return Object.freeze(meta as PresenceMeta);
 }
 
 function diffOf(diffs: TopicDiffs, topic: string): PresenceDiff {
@@ -158,7 +163,7 @@ export class TrackerState {
     if (this.find(this.node, owner, topic, key) !== undefined) return err('already_tracked');
     const ref = this.refs.next();
     const diffs: TopicDiffs = new Map();
-    this.insert({ node: this.node, topic, owner, key, meta: freezeMeta({ ...withoutRefs(meta), phx_ref: ref }) }, diffs);
+    this.insert({ node: this.node, topic, owner, key, meta: storedMeta(meta, ref) }, diffs);
     return ok({ ref, diffs });
   }
 
@@ -179,8 +184,7 @@ export class TrackerState {
     const ref = this.refs.next();
     const diffs: TopicDiffs = new Map();
     this.remove(current, diffs);
-    const next = { ...withoutRefs(input), phx_ref: ref, phx_ref_prev: current.meta.phx_ref };
-    this.insert({ ...current, meta: freezeMeta(next) }, diffs);
+    this.insert({ ...current, meta: storedMeta(input, ref, current.meta.phx_ref) }, diffs);
     return ok({ ref, diffs });
   }
 
@@ -297,7 +301,7 @@ export class TrackerState {
     for (const entry of stale) this.remove(entry, diffs);
     for (const { topic, owner, key, meta } of wanted.values()) {
       if (this.holds(topic, key, meta.phx_ref)) continue;
-      this.insert({ node, topic, owner, key, meta: freezeMeta({ ...meta }) }, diffs);
+      this.insert({ node, topic, owner, key, meta: storedMeta(meta, meta.phx_ref, meta.phx_ref_prev) }, diffs);
     }
     return ok(diffs);
   }
@@ -325,7 +329,7 @@ export class TrackerState {
         if (current?.meta.phx_ref === meta.phx_ref) continue;
         if (current !== undefined) this.remove(current, diffs);
         if (this.holds(topic, key, meta.phx_ref)) continue;
-        this.insert({ node, topic, owner, key, meta: freezeMeta({ ...meta }) }, diffs);
+        this.insert({ node, topic, owner, key, meta: storedMeta(meta, meta.phx_ref, meta.phx_ref_prev) }, diffs);
       } else {
         const entry = this.byRef(op.leave.topic, op.leave.key, op.leave.ref);
         if (entry !== undefined && entry.node === node) this.remove(entry, diffs);

@@ -32,7 +32,6 @@ export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: 
     return;
   }
   state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: undefined });
-  state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll([
     ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { ...pageJson(users.value), rooms: rooms.value })),
     // Past PRESENCE_FULL_LIMIT online, a presence_summary (the count) instead of everyone.

@@ -144,7 +144,6 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     frames.push(encoded);
   }
   state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: room.data, typing: Typing.typingThrottle() });
-  state.conn.joined.set(frame.topic, joinRef);
   state.conn.sendAll(frames);
   state.conn.subscribe(frame.topic);
   state.conn.removeTap(frame.topic);

@@ -1,4 +1,4 @@
-import { onExit, send, startServer, type ChildSpec, type GenServer, type Parent, type Pid, type Result, type StartError } from '../../supervision/index.js';
+import { send, startServer, type ChildSpec, type GenServer, type Parent, type Pid, type Result, type StartError } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
 import { CloseCode, CloseReason, Reason } from '../channel/errors.js';
 import { Events, type TextFrame } from '../channel/frame.js';
@@ -33,7 +33,7 @@ import {
  */
 
 interface SessionArgs {
-  readonly conn: Conn;
+  readonly conn: Conn<Channel>;
   readonly config: SessionConfig;
 }
 
@@ -42,13 +42,12 @@ function recover(conn: Conn): void {
   conn.fenced = false;
   conn.untapAll();
   conn.unsubscribeAll();
-  conn.sendAll([...conn.joined].map(([topic, joinRef]) => Encode.phxError(joinRef, topic, Reason.channelCrash)));
+  conn.sendAll([...conn.joined.values()].map(({ topic, joinRef }) => Encode.phxError(joinRef, topic, Reason.channelCrash)));
   conn.joined.clear();
 }
 
 async function leave(state: SessionState, channel: Channel, ctx: SessionCtx): Promise<void> {
   state.channels.delete(channel.topic);
-  state.conn.joined.delete(channel.topic);
   state.conn.unsubscribe(channel.topic);
   if (state.user !== undefined && channel.room !== undefined) {
     await Presence.untrack(ctx.self, channel.topic, state.user.name);
@@ -129,9 +128,6 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
   init({ conn, config }, ctx) {
     recover(conn);
     conn.pid = ctx.self;
-    onExit(ctx.self, () => {
-      if (conn.pid?.id === ctx.self.id) conn.pid = undefined;
-    });
     // Frames that came while no Session was alive, in order, ahead of any new ones.
     for (const { frame, bytes } of conn.takeInbox()) send(ctx.self, { type: 'frame', frame, bytes });
     if (conn.closed) send(ctx.self, { type: 'closed' });
@@ -139,7 +135,7 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
       conn,
       self: ctx.self,
       config,
-      channels: new Map(),
+      channels: conn.joined,
       user: undefined,
       inLobby: false,
       replaced: undefined,
@@ -184,7 +180,7 @@ class SessionSpec implements ChildSpec {
   readonly id: string;
 
   constructor(
-    private readonly conn: Conn,
+    private readonly conn: Conn<Channel>,
     private readonly config: SessionConfig,
   ) {
     this.id = conn.id;
@@ -199,6 +195,6 @@ class SessionSpec implements ChildSpec {
   }
 }
 
-export function sessionSpec(conn: Conn, config: SessionConfig): ChildSpec {
+export function sessionSpec(conn: Conn<Channel>, config: SessionConfig): ChildSpec {
   return new SessionSpec(conn, config);
 }

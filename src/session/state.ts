@@ -3,7 +3,7 @@ import * as Encode from '../channel/encode.js';
 import type { Payload, TextFrame } from '../channel/frame.js';
 import type { NamesMode, User } from '../chat/accounts.js';
 import type { TypingThrottle } from '../chat/typing.js';
-import type { Conn } from '../transport/conn.js';
+import type { Conn, Joined } from '../transport/conn.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import type { JoinGate } from './join-gate.js';
 
@@ -18,7 +18,7 @@ export interface SessionConfig {
   readonly joins: JoinGate;
 }
 
-export interface Channel {
+export interface Channel extends Joined {
   readonly topic: string;
   readonly joinRef: string;
   /** The room name for room channels; undefined for the lobby. */
@@ -28,10 +28,11 @@ export interface Channel {
 }
 
 export interface SessionState {
-  readonly conn: Conn;
+  readonly conn: Conn<Channel>;
   /** This Session's own pid: a handler still running after its process was killed must not speak for its successor. */
   readonly self: Pid;
   readonly config: SessionConfig;
+  /** The Conn's own map of what is joined (conn.joined), so that it outlives a crash. */
   readonly channels: Map<string, Channel>;
   user: User | undefined;
   /** Whether this session is counted online in the lobby (it is while it has a room joined). */

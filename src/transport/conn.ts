@@ -1,5 +1,5 @@
 import type { WebSocket } from '@btc-vision/uwebsockets.js';
-import type { Pid } from '../../supervision/index.js';
+import { isAlive, type Pid } from '../../supervision/index.js';
 import { CloseCode, CloseReason } from '../channel/errors.js';
 import type { TextFrame } from '../channel/frame.js';
 import type { SignedUser } from '../chat/accounts.js';
@@ -24,16 +24,26 @@ export interface ConnData {
   readonly signed: SignedUser | undefined;
 }
 
-export class Conn {
+/** What the transport keeps of a joined channel; the Session's own channel record extends it. */
+export interface Joined {
+  readonly topic: string;
+  readonly joinRef: string;
+}
+
+export class Conn<C extends Joined = Joined> {
   closed = false;
-  /** The Session serving this socket now; undefined between a crash and the restart. */
+  /** The last Session to serve this socket; see session(). */
   pid: Pid | undefined = undefined;
   /** Frames that came while no Session was alive, with their sizes. */
   inbox: Array<{ readonly frame: TextFrame; readonly bytes: number }> = [];
   /** Bytes of frames routed to the Session (or the inbox) and not yet taken by it. */
   queuedBytes = 0;
-  /** topic -> join_ref of what the client has joined, as the client sees it. */
-  readonly joined = new Map<string, string>();
+  /**
+   * topic -> what the client has joined, as the client sees it. The Session's
+   * channel map is this one map (a second per socket would be ~180 bytes a session);
+   * a fresh Session reads what its predecessor left here, then clears it.
+   */
+  readonly joined = new Map<string, C>();
   /** topic -> untap, for joins still catching up (a crashed Session's taps are removed by its successor); made on first join. */
   private taps: Map<string, () => void> | undefined = undefined;
   /** For the admin API: who signed in on this socket (set by the Session; kept across its restarts) and since when it is open. */
@@ -68,6 +78,14 @@ export class Conn {
     // Timers cap at 2^31-1 ms (~24.8 days): a longer token is looked at again then.
     const wait = Math.min(Math.max(0, ms - Date.now()), 2 ** 31 - 1);
     this.expiry = setTimeout(() => (Date.now() >= ms ? this.close(CloseCode.policyViolation, CloseReason.tokenExpired) : this.expireAt(ms)), wait);
+  }
+
+  /**
+   * The Session serving this socket now; undefined between a crash and the restart.
+   * Asked at each frame rather than cleared by an exit hook: a hook per socket is a closure per session.
+   */
+  session(): Pid | undefined {
+    return this.pid !== undefined && isAlive(this.pid) ? this.pid : undefined;
   }
 
   /** Writes one frame; false when the socket is gone or the frame was dropped for backpressure. */
