@@ -147,7 +147,13 @@ type Envelope =
   | { readonly t: typeof STOP; readonly reason: ExitReason }
   | { readonly t: typeof INIT; readonly run: () => unknown };
 
+// One empty list shared by every process: each `[]` is an object of its own, per session.
+const NONE: readonly never[] = Object.freeze([]);
 const procs = new Map<number, Proc>();
+const kept = <T>(list: readonly T[], keep: (item: T) => boolean): readonly T[] => {
+  const left = list.filter(keep);
+  return left.length === 0 ? NONE : left;
+};
 const registry = new Map<string, Proc>();
 let system: nact.ActorSystemRef | undefined;
 let seq = 0;
@@ -248,7 +254,7 @@ function addMonitor(target: Proc, watcher: Watcher): void {
 }
 
 function removeMonitor(target: Proc, id: number): void {
-  target.monitors = target.monitors.filter((watcher) => watcher.id !== id);
+  target.monitors = kept(target.monitors, (watcher) => watcher.id !== id);
 }
 
 /** Called by `watcher`: it receives a Down in handleInfo when `target` stops, or at once if already dead. */
@@ -337,7 +343,7 @@ function finalize(proc: Proc, reason: ExitReason): void {
   proc.exited = true;
   procs.delete(proc.pid.id);
   const releases = proc.releases;
-  proc.releases = [];
+  proc.releases = NONE;
   for (const release of releases) {
     try {
       release();
@@ -353,7 +359,7 @@ function finalize(proc: Proc, reason: ExitReason): void {
   proc.pending?.clear();
   // A monitor fires once, as in Erlang; the Down names only the pid, so the watcher does not keep this dead process reachable.
   const monitors = proc.monitors;
-  proc.monitors = [];
+  proc.monitors = NONE;
   for (const watcher of monitors) {
     if ('fn' in watcher) watcher.fn(reason);
     else if (!watcher.proc.exited) post(watcher.proc, { t: INFO, m: { type: 'DOWN', ref: watcher, pid: proc.pid, reason } satisfies Down });
@@ -362,7 +368,7 @@ function finalize(proc: Proc, reason: ExitReason): void {
   // A supervisor's children do not outlive it (in OTP they are linked to it).
   for (const child of proc.links ?? []) kill(child.pid, { kind: 'shutdown', detail: 'supervisor exited' });
   const waiters = proc.exitWaiters;
-  proc.exitWaiters = [];
+  proc.exitWaiters = NONE;
   for (const waiter of waiters) waiter(reason);
 }
 
@@ -413,13 +419,13 @@ export interface Behaviour {
  */
 class Proc<P extends Protocol = Protocol> implements Ctx<P> {
   /** Who watches this process (a few: its supervisor, PubSub, Presence); replaced, never grown in place. */
-  monitors: ReadonlyArray<Watcher> = [];
+  monitors: ReadonlyArray<Watcher> = NONE;
   // Made on first use: most processes (every session) are never called, never monitor anything, have no children.
   pending: Map<number, PendingCall> | undefined = undefined;
   links: Set<Proc> | undefined = undefined;
   // Replaced by concat, never pushed to: an array grown by push (or spread into) keeps room for 16 more, per process.
-  exitWaiters: ReadonlyArray<(reason: ExitReason) => void> = [];
-  releases: ReadonlyArray<() => void> = [];
+  exitWaiters: ReadonlyArray<(reason: ExitReason) => void> = NONE;
+  releases: ReadonlyArray<() => void> = NONE;
   actor!: nact.Ref<Envelope>;
   registered: string | undefined;
   /** Set once the process is on its way out; the first reason wins. */
@@ -574,7 +580,7 @@ export function spawnProcess<P extends Protocol>(
         const done = (): unknown => {
           proc.behaviour = candidate;
           // Kept for the process's whole life, this waiter would hold the start's closures and promise.
-          proc.exitWaiters = proc.exitWaiters.filter((waiter) => waiter !== failed);
+          proc.exitWaiters = kept(proc.exitWaiters, (waiter) => waiter !== failed);
           resolve(ok(pid));
           return proc.commitStop();
         };

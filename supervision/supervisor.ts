@@ -92,8 +92,8 @@ interface Child {
   pid: Pid | undefined;
   restarts: number;
   startedAt: number;
-  /** Only used with per-child intensity. */
-  readonly restartTimes: number[];
+  /** Only used with per-child intensity; made at the first restart (most children never restart). */
+  restartTimes: number[] | undefined;
 }
 
 interface Flags {
@@ -222,7 +222,7 @@ async function onDown(state: State, down: Down, ctx: SupCtx): Promise<State> {
     ctx.log.debug({ child: id, reason: describeReason(down.reason) }, 'child exited');
     return state;
   }
-  const times = flags.perChild ? child.restartTimes : state.restartTimes;
+  const times = flags.perChild ? (child.restartTimes ??= []) : state.restartTimes;
   const fields = { child: id, path: down.pid.path, reason: describeReason(down.reason), restarts: child.restarts };
   if (!recordRestart(times, Date.now(), flags.intensity)) {
     notify(state, ctx, { type: 'gave_up', child: id, path: down.pid.path, reason: fields.reason, restarts: child.restarts });
@@ -285,7 +285,7 @@ async function treeSnapshot(state: State, ctx: SupCtx, limit: number): Promise<T
 async function startChildCall(state: State, spec: ChildSpec, ctx: SupCtx): Promise<Result<Pid, StartChildError>> {
   if (state.children.has(spec.id)) return err({ reason: 'already_present', id: spec.id });
   if (state.children.size >= state.flags.maxChildren) return err({ reason: 'max_children', max: state.flags.maxChildren });
-  const child: Child = { spec, pid: undefined, restarts: 0, startedAt: Date.now(), restartTimes: [] };
+  const child: Child = { spec, pid: undefined, restarts: 0, startedAt: Date.now(), restartTimes: undefined };
   state.children.set(spec.id, child);
   const result = await startOne(state, child, ctx);
   if (!result.ok) {
@@ -351,7 +351,7 @@ const supervisorServer: GenServer<InitArgs, State, SupervisorProtocol> = {
     };
     for (const spec of specs) {
       if (state.children.has(spec.id)) throw new Error(`duplicate child id ${spec.id}`);
-      const child: Child = { spec, pid: undefined, restarts: 0, startedAt: Date.now(), restartTimes: [] };
+      const child: Child = { spec, pid: undefined, restarts: 0, startedAt: Date.now(), restartTimes: undefined };
       state.children.set(spec.id, child);
       const result = await startOne(state, child, ctx);
       if (!result.ok) {

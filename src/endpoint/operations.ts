@@ -93,7 +93,7 @@ function view(child: ChildInfo, conns: Conns): SessionView {
     id: child.id,
     path: child.pid?.path ?? null,
     user: conn?.user ?? null,
-    topics: conn === undefined ? [] : [...conn.joined.keys()],
+    topics: conn === undefined ? [] : conn.joined.values().map((channel) => channel.topic),
     restarts: child.restarts,
     mailbox: child.pid === undefined ? null : (mailboxLength(child.pid) ?? null),
     since: conn === undefined ? null : new Date(conn.since).toISOString(),
@@ -106,7 +106,7 @@ function matches(child: ChildInfo, conns: Conns, q: string): boolean {
   const conn = conns.get(child.id);
   if (conn === undefined) return false;
   if (conn.user?.toLowerCase().includes(q) === true) return true;
-  for (const topic of conn.joined.keys()) if (topic.toLowerCase().includes(q)) return true;
+  for (const { topic } of conn.joined.values()) if (topic.toLowerCase().includes(q)) return true;
   return false;
 }
 

@@ -102,8 +102,7 @@ function route(conn: Conn, frame: TextFrame, bytes: number): void {
   conn.queuedBytes += bytes;
   const session = conn.session();
   if (session !== undefined) send(session, { type: 'frame', frame, bytes });
-  else if (conn.inbox.length < MAX_INBOX) conn.inbox.push({ frame, bytes });
-  else conn.close(CloseCode.policyViolation, 'too many frames while the session restarts');
+  else if (!conn.hold(frame, bytes, MAX_INBOX)) conn.close(CloseCode.policyViolation, 'too many frames while the session restarts');
 }
 
 const kindOf = (topic: string | null, event: string | null): FrameKind =>

@@ -16,6 +16,7 @@ import {
 import { err, ok, type Result } from '../../supervision/result.js';
 import { localAdapter, type PubSubAdapter } from './adapter.js';
 import { Broadcast, type Payload, type SenderSocket } from './broadcast.js';
+import { Subscriptions } from './subscriptions.js';
 
 /**
  * PubSub: topic -> subscribers. Subscribers are processes and get each
@@ -48,14 +49,8 @@ type Cast =
 
 type PubSubProtocol = { readonly call: Call; readonly cast: Cast; readonly info: never };
 
-interface Subscriber {
-  readonly pid: Pid;
-  readonly topics: Set<string>;
-}
-
 interface State {
-  readonly topics: Map<string, Map<number, Pid>>;
-  readonly subscribers: Map<number, Subscriber>;
+  readonly subscriptions: Subscriptions;
   readonly adapter: PubSubAdapter;
   publishToSockets: SocketPublisher | undefined;
   delivered: number;
@@ -67,12 +62,6 @@ interface PubSubArgs {
 }
 
 const PUBSUB = name<PubSubProtocol>('pubsub');
-
-function removeSubscription(state: State, topic: string, pidId: number): void {
-  const subscribers = state.topics.get(topic);
-  subscribers?.delete(pidId);
-  if (subscribers?.size === 0) state.topics.delete(topic);
-}
 
 /**
  * A broadcast is someone else's data: one that cannot be encoded is dropped and
@@ -86,10 +75,10 @@ function dispatch(state: State, broadcast: Broadcast, log: Logger, outward: bool
     log.error({ ...json.error, topic: broadcast.topic, event: broadcast.event }, 'dropped a broadcast that cannot be encoded');
     return;
   }
-  const subscribers = state.topics.get(broadcast.topic);
-  if (subscribers !== undefined) {
-    sendAll(subscribers.values(), broadcast, broadcast.from);
-    state.delivered += subscribers.size;
+  const count = state.subscriptions.count(broadcast.topic);
+  if (count > 0) {
+    sendAll(state.subscriptions.subscribers(broadcast.topic), broadcast, broadcast.from);
+    state.delivered += count;
   }
   guarded(log, broadcast, 'socket publisher', () => state.publishToSockets?.(broadcast));
   if (outward) guarded(log, broadcast, 'cluster adapter', () => state.adapter.publish(broadcast.topic, broadcast.event, broadcast.payload));
@@ -109,28 +98,15 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
     await adapter.start((topic, event, payload) => cast(ctx.self, { type: 'local', broadcast: new Broadcast(topic, event, payload) }));
     ctx.owns(() => void adapter.stop());
     ctx.log.info({ adapter: adapter.name }, 'pubsub ready');
-    return { topics: new Map(), subscribers: new Map(), adapter, publishToSockets: undefined, delivered: 0 };
+    return { subscriptions: new Subscriptions(), adapter, publishToSockets: undefined, delivered: 0 };
   },
   handleCall(message, from, state, ctx) {
     switch (message.type) {
-      case 'subscribe': {
-        let subscriber = state.subscribers.get(message.pid.id);
-        if (subscriber === undefined) {
-          monitor(ctx.proc, message.pid);
-          subscriber = { pid: message.pid, topics: new Set() };
-          state.subscribers.set(message.pid.id, subscriber);
-        }
-        subscriber.topics.add(message.topic);
-        let topic = state.topics.get(message.topic);
-        if (topic === undefined) {
-          topic = new Map();
-          state.topics.set(message.topic, topic);
-        }
-        topic.set(message.pid.id, message.pid);
+      case 'subscribe':
+        if (state.subscriptions.add(message.topic, message.pid)) monitor(ctx.proc, message.pid);
         return { state, reply: undefined };
-      }
       case 'subscribers':
-        return { state, reply: [...(state.topics.get(message.topic)?.values() ?? [])] };
+        return { state, reply: [...state.subscriptions.subscribers(message.topic)] };
       case 'sync':
         // Answered through the mailbox, behind the broadcasts the adapter delivered before it.
         void state.adapter.sync().then(() => cast(ctx.self, { type: 'synced', from }));
@@ -155,11 +131,7 @@ const pubsub: GenServer<PubSubArgs, State, PubSubProtocol> = {
     return state;
   },
   handleInfo(message: Down, state) {
-    const subscriber = state.subscribers.get(message.pid.id);
-    if (subscriber !== undefined) {
-      for (const topic of subscriber.topics) removeSubscription(state, topic, message.pid.id);
-      state.subscribers.delete(message.pid.id);
-    }
+    state.subscriptions.removeSubscriber(message.pid.id);
     return state;
   },
 };

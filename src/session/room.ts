@@ -143,7 +143,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     if (stateless && broadcast.event === Presence.PresenceEvent.diff) continue;
     frames.push(encoded);
   }
-  state.channels.set(frame.topic, { topic: frame.topic, joinRef, room: room.data, typing: Typing.typingThrottle() });
+  state.channels.set({ topic: frame.topic, joinRef, room: room.data, typing: Typing.typingThrottle() });
   state.conn.sendAll(frames);
   state.conn.subscribe(frame.topic);
   state.conn.removeTap(frame.topic);
@@ -162,14 +162,14 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
     }
     case 'delete_msg': {
       const input = deleteMsg.safeParse(frame.payload);
-      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { id: input.error.issues[0]?.message ?? 'is invalid' } });
+      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: fieldErrors(input.error) });
       const deleted = await Messages.deleteMessage(user, input.data.id);
       if (!deleted.ok) return replyError(state, frame, deleted.error.reason, errorDetails(deleted.error));
       return replyOk(state, frame);
     }
     case 'load_older': {
       const input = loadOlder.safeParse(frame.payload);
-      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { before_id: input.error.issues[0]?.message ?? 'is invalid' } });
+      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: fieldErrors(input.error) });
       const page = await Messages.before(room, input.data.before_id);
       if (!page.ok) return replyError(state, frame, page.error.reason, errorDetails(page.error));
       return replyOk(state, frame, { messages: page.value });
@@ -181,7 +181,7 @@ export async function handleRoomEvent(state: SessionState, channel: Channel, fra
     }
     case 'load_around': {
       const input = loadAround.safeParse(frame.payload);
-      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: { id: input.error.issues[0]?.message ?? 'is invalid' } });
+      if (!input.success) return replyError(state, frame, Reason.invalidParams, { errors: fieldErrors(input.error) });
       const context = await Messages.around(room, input.data.id);
       if (!context.ok) return replyError(state, frame, context.error.reason, errorDetails(context.error));
       return replyOk(state, frame, { messages: context.value });

@@ -3,7 +3,8 @@ import * as Encode from '../channel/encode.js';
 import type { Payload, TextFrame } from '../channel/frame.js';
 import type { NamesMode, User } from '../chat/accounts.js';
 import type { TypingThrottle } from '../chat/typing.js';
-import type { Conn, Joined } from '../transport/conn.js';
+import type { Conn } from '../transport/conn.js';
+import type { JoinedChannels, Joined } from '../transport/joined.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import type { JoinGate } from './join-gate.js';
 
@@ -33,7 +34,7 @@ export interface SessionState {
   readonly self: Pid;
   readonly config: SessionConfig;
   /** The Conn's own map of what is joined (conn.joined), so that it outlives a crash. */
-  readonly channels: Map<string, Channel>;
+  readonly channels: JoinedChannels<Channel>;
   user: User | undefined;
   /** Whether this session is counted online in the lobby (it is while it has a room joined). */
   inLobby: boolean;

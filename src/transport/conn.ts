@@ -6,6 +6,7 @@ import type { SignedUser } from '../chat/accounts.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Budget } from './budget.js';
 import type { Fastlane } from './fastlane.js';
+import { JoinedChannels, type Joined } from './joined.js';
 
 /**
  * One WebSocket connection, as the Endpoint holds it: the transport half of a
@@ -24,26 +25,20 @@ export interface ConnData {
   readonly signed: SignedUser | undefined;
 }
 
-/** What the transport keeps of a joined channel; the Session's own channel record extends it. */
-export interface Joined {
-  readonly topic: string;
-  readonly joinRef: string;
-}
-
 export class Conn<C extends Joined = Joined> {
   closed = false;
   /** The last Session to serve this socket; see session(). */
   pid: Pid | undefined = undefined;
   /** Frames that came while no Session was alive, with their sizes. */
-  inbox: Array<{ readonly frame: TextFrame; readonly bytes: number }> = [];
+  private inbox: Array<{ readonly frame: TextFrame; readonly bytes: number }> | undefined = undefined;
   /** Bytes of frames routed to the Session (or the inbox) and not yet taken by it. */
   queuedBytes = 0;
   /**
    * topic -> what the client has joined, as the client sees it. The Session's
-   * channel map is this one map (a second per socket would be ~180 bytes a session);
-   * a fresh Session reads what its predecessor left here, then clears it.
+   * channels are these (a second table per socket would be memory per session for
+   * nothing); a fresh Session reads what its predecessor left here, then clears it.
    */
-  readonly joined = new Map<string, C>();
+  readonly joined = new JoinedChannels<C>();
   /** topic -> untap, for joins still catching up (a crashed Session's taps are removed by its successor); made on first join. */
   private taps: Map<string, () => void> | undefined = undefined;
   /** For the admin API: who signed in on this socket (set by the Session; kept across its restarts) and since when it is open. */
@@ -160,10 +155,18 @@ export class Conn<C extends Joined = Joined> {
     for (const topic of this.ws.getTopics()) this.ws.unsubscribe(topic);
   }
 
-  /** The inbox's frames, leaving it empty (a fresh array: a drained one keeps its room, per socket). */
-  takeInbox(): Array<{ readonly frame: TextFrame; readonly bytes: number }> {
-    const frames = this.inbox;
-    this.inbox = [];
+  /** Keeps a frame for the next Session; false when `max` are waiting already. */
+  hold(frame: TextFrame, bytes: number, max: number): boolean {
+    this.inbox ??= [];
+    if (this.inbox.length >= max) return false;
+    this.inbox.push({ frame, bytes });
+    return true;
+  }
+
+  /** The inbox's frames, leaving none (made on first use: most sockets never see their Session restart). */
+  takeInbox(): ReadonlyArray<{ readonly frame: TextFrame; readonly bytes: number }> {
+    const frames = this.inbox ?? [];
+    this.inbox = undefined;
     return frames;
   }
 
