@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { Serializer, type SerializerMessage } from 'phoenix';
 import { asPayloadJson, broadcast, errorReply, heartbeatReply, phxClose, phxError, push, reply } from '../src/channel/encode.js';
 import { CloseCode, CloseReason, Reason, dispositionFor } from '../src/channel/errors.js';
-import { decodeFrame, type DecodeOptions, type DecodeResult, type FrameError, type Payload, type TextFrame } from '../src/channel/frame.js';
+import { decodeFrame, stockHeartbeatRef, type DecodeOptions, type DecodeResult, type FrameError, type Payload, type TextFrame } from '../src/channel/frame.js';
 
 const LIMIT: DecodeOptions = { maxBytes: 64 * 1024 };
 const utf8 = new TextEncoder();
@@ -460,5 +460,49 @@ describe('malformed input is an error value with the documented disposition', ()
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("the stock heartbeat's fast path (stockHeartbeatRef)", () => {
+  const bytes = (text: string): ArrayBuffer => utf8.encode(text).buffer as ArrayBuffer;
+
+  test("reads the ref of every heartbeat phoenix.js sends", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => {
+        const sent = clientEncode({ join_ref: null, ref: String(n), topic: 'phoenix', event: 'heartbeat', payload: {} });
+        assert.equal(typeof sent, 'string');
+        assert.equal(stockHeartbeatRef(bytes(String(sent))), String(n));
+      }),
+    );
+  });
+
+  test('whatever it reads, the full decode reads as the same heartbeat; anything else is left to the full decode', () => {
+    const near = fc.oneof(
+      fc.string({ maxLength: 40 }).map((ref) => JSON.stringify([null, ref, 'phoenix', 'heartbeat', {}])),
+      fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 })).map(([a, b]) => `[null,"${a}","phoenix","heartbeat",{}]${b}`),
+      fc.string({ maxLength: 60 }).map((junk) => `[null,"1","phoenix","heartbeat",{}]`.slice(0, junk.length % 38) + junk),
+    );
+    fc.assert(
+      fc.property(near, (text) => {
+        const ref = stockHeartbeatRef(bytes(text));
+        if (ref === undefined) return;
+        const decoded = decodeText(text);
+        assert.ok(decoded.ok, text);
+        assert.deepEqual([decoded.value.topic, decoded.value.event, decoded.value.ref, decoded.value.joinRef], ['phoenix', 'heartbeat', ref, null]);
+      }),
+    );
+  });
+
+  test('other frames, escaped refs and over-long refs take the full decode', () => {
+    for (const text of [
+      '[null,"1","phoenix","heartbeat",{"a":1}]',
+      '[null,"a\\"b","phoenix","heartbeat",{}]',
+      '["1","2","phoenix","heartbeat",{}]',
+      '[null,"","phoenix","heartbeat",{}]',
+      `[null,"${'9'.repeat(33)}","phoenix","heartbeat",{}]`,
+      '[null,"1","room:a","heartbeat",{}]',
+    ]) {
+      assert.equal(stockHeartbeatRef(bytes(text)), undefined, text);
+    }
   });
 });

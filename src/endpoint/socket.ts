@@ -4,7 +4,7 @@ import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t 
 import { send, startChild, type SupervisorPid } from '../../supervision/index.js';
 import * as Encode from '../channel/encode.js';
 import { CloseCode, CloseReason, Reason, dispositionFor } from '../channel/errors.js';
-import { Events, PHOENIX_TOPIC, decodeFrame, peekHeader, type TextFrame } from '../channel/frame.js';
+import { Events, PHOENIX_TOPIC, decodeFrame, peekHeader, stockHeartbeatRef, type TextFrame } from '../channel/frame.js';
 import type { Config } from '../config.js';
 import { Metrics } from '../metrics/registry.js';
 import { sessionSpec } from '../session/session.js';
@@ -194,6 +194,14 @@ export function socketBehavior(deps: SocketDeps): WebSocketBehavior<ConnData> {
       const conn = ws.getUserData().conn;
       if (conn === undefined) return;
       Metrics.messageIn();
+      // Heartbeats are answered here, whatever the Session is doing (§7); phoenix.js's own without decoding them.
+      const beat = isBinary ? undefined : stockHeartbeatRef(message);
+      if (beat !== undefined) {
+        const verdict = conn.budget.admit('heartbeat', Date.now());
+        if (verdict !== 'admit') return overBudget(conn, verdict, { joinRef: null, ref: beat, topic: PHOENIX_TOPIC, event: Events.heartbeat });
+        conn.send(Encode.heartbeatReply(beat));
+        return;
+      }
       // The budget first: a frame over it is refused from its first bytes, never decoded or queued.
       const header = isBinary ? { joinRef: null, ref: null, topic: null, event: null } : peekHeader(new Uint8Array(message));
       const verdict = conn.budget.admit(kindOf(header.topic, header.event), Date.now());
