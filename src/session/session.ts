@@ -42,7 +42,7 @@ function recover(conn: Conn): void {
   conn.fenced = false;
   conn.untapAll();
   conn.unsubscribeAll();
-  conn.sendAll([...conn.joined.values()].map(({ topic, joinRef }) => Encode.phxError(joinRef, topic, Reason.channelCrash)));
+  conn.sendAll(conn.joined.values().map(({ topic, joinRef }) => Encode.phxError(joinRef, topic, Reason.channelCrash)));
   conn.joined.clear();
 }
 

@@ -20,8 +20,6 @@ export interface SessionConfig {
 }
 
 export interface Channel extends Joined {
-  readonly topic: string;
-  readonly joinRef: string;
   /** The room name for room channels; undefined for the lobby. */
   readonly room: string | undefined;
   /** Room channels: when this one last told its room its user is typing. */
@@ -33,7 +31,7 @@ export interface SessionState {
   /** This Session's own pid: a handler still running after its process was killed must not speak for its successor. */
   readonly self: Pid;
   readonly config: SessionConfig;
-  /** The Conn's own map of what is joined (conn.joined), so that it outlives a crash. */
+  /** The Conn's own list of what is joined (conn.joined), so that it outlives a crash. */
   readonly channels: JoinedChannels<Channel>;
   user: User | undefined;
   /** Whether this session is counted online in the lobby (it is while it has a room joined). */
