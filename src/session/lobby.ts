@@ -31,7 +31,7 @@ export async function joinLobby(state: SessionState, frame: TextFrame, joinRef: 
     replyError(state, frame, Reason.dbUnavailable);
     return;
   }
-  state.channels.set({ topic: frame.topic, joinRef, room: undefined });
+  state.conn.joined.set({ topic: frame.topic, joinRef, room: undefined });
   state.conn.sendAll([
     ...joinReply(state, Encode.reply(joinRef, frame.ref ?? joinRef, frame.topic, 'ok', { ...pageJson(users.value), rooms: rooms.value })),
     // Past PRESENCE_FULL_LIMIT online, a presence_summary (the count) instead of everyone.

@@ -143,7 +143,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     if (stateless && broadcast.event === Presence.PresenceEvent.diff) continue;
     frames.push(encoded);
   }
-  state.channels.set({ topic: frame.topic, joinRef, room: room.data, typing: Typing.typingThrottle() });
+  state.conn.joined.set({ topic: frame.topic, joinRef, room: room.data, typing: Typing.typingThrottle() });
   state.conn.sendAll(frames);
   state.conn.subscribe(frame.topic);
   state.conn.removeTap(frame.topic);

@@ -22,9 +22,10 @@ import {
 } from './state.js';
 
 /**
- * The Session: one actor per WebSocket, the only place that socket's chat state
- * lives (its user, its channels, its rate limit). It handles the socket's frames
- * one at a time, in order, as a Phoenix socket process does.
+ * The Session: one actor per WebSocket, which signs its user in and joins and
+ * serves its channels (their list, like its budget, is kept on the Conn, which
+ * outlives a crash). It handles the socket's frames one at a time, in order, as
+ * a Phoenix socket process does.
  *
  * When it crashes, the Sessions supervisor starts a fresh one on the same Conn:
  * the fresh one tells the client phx_error on every topic it had joined, the
@@ -47,11 +48,11 @@ function recover(conn: Conn): void {
 }
 
 async function leave(state: SessionState, channel: Channel, ctx: SessionCtx): Promise<void> {
-  state.channels.delete(channel.topic);
+  state.conn.joined.delete(channel.topic);
   state.conn.unsubscribe(channel.topic);
   if (state.user !== undefined && channel.room !== undefined) {
     await Presence.untrack(ctx.self, channel.topic, state.user.name);
-    const roomsLeft = [...state.channels.values()].some((other) => other.room !== undefined);
+    const roomsLeft = state.conn.joined.values().some((other) => other.room !== undefined);
     if (!roomsLeft && state.inLobby) {
       await Presence.untrack(ctx.self, USERS_TOPIC, state.user.name);
       state.inLobby = false;
@@ -79,12 +80,12 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
   // A join's join_ref is its own ref.
   const joinRef = frame.ref ?? frame.joinRef;
   if (joinRef === null) return;
-  const existing = state.channels.get(frame.topic);
+  const existing = state.conn.joined.get(frame.topic);
   if (existing !== undefined) {
     // The same topic joined again on this socket: the old instance goes, as in Phoenix (§4.5).
     await leave(state, existing, ctx);
     state.replaced = Encode.phxClose(existing.joinRef, existing.topic);
-  } else if (state.channels.size >= state.config.maxChannels) {
+  } else if (state.conn.joined.size >= state.config.maxChannels) {
     replyError(state, { ...frame, joinRef }, Reason.tooManyChannels);
     return;
   }
@@ -92,7 +93,7 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
   if (frame.topic.startsWith(ROOM_PREFIX)) await admitted(state, () => joinRoom(state, withRef, joinRef, ctx), withRef);
   else if (frame.topic === USERS_TOPIC) await joinLobby(state, withRef, joinRef);
   else if (frame.ref !== null) state.conn.send(Encode.errorReply(null, frame.ref, frame.topic, Reason.unmatchedTopic));
-  if (state.channels.get(frame.topic)?.joinRef === joinRef) Metrics.join();
+  if (state.conn.joined.get(frame.topic)?.joinRef === joinRef) Metrics.join();
   // A failed join replied without it; the old instance is gone all the same.
   if (state.replaced !== undefined) state.conn.send(state.replaced);
   state.replaced = undefined;
@@ -100,7 +101,7 @@ async function join(state: SessionState, frame: TextFrame, ctx: SessionCtx): Pro
 
 async function handleFrame(state: SessionState, frame: TextFrame, ctx: SessionCtx): Promise<void> {
   if (frame.event === Events.join) return join(state, frame, ctx);
-  const channel = state.channels.get(frame.topic);
+  const channel = state.conn.joined.get(frame.topic);
   if (channel === undefined) {
     // Phoenix answers a leave of what is not joined with ok, and anything else with unmatched topic.
     if (frame.ref === null) return;
@@ -135,7 +136,6 @@ const session: GenServer<SessionArgs, SessionState, SessionProtocol> = {
       conn,
       self: ctx.self,
       config,
-      channels: conn.joined,
       user: undefined,
       inLobby: false,
       replaced: undefined,

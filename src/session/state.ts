@@ -4,7 +4,7 @@ import type { Payload, TextFrame } from '../channel/frame.js';
 import type { NamesMode, User } from '../chat/accounts.js';
 import type { TypingThrottle } from '../chat/typing.js';
 import type { Conn } from '../transport/conn.js';
-import type { JoinedChannels, Joined } from '../transport/joined.js';
+import type { Joined } from '../transport/joined.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import type { JoinGate } from './join-gate.js';
 
@@ -31,8 +31,6 @@ export interface SessionState {
   /** This Session's own pid: a handler still running after its process was killed must not speak for its successor. */
   readonly self: Pid;
   readonly config: SessionConfig;
-  /** The Conn's own list of what is joined (conn.joined), so that it outlives a crash. */
-  readonly channels: JoinedChannels<Channel>;
   user: User | undefined;
   /** Whether this session is counted online in the lobby (it is while it has a room joined). */
   inLobby: boolean;
