@@ -4,10 +4,12 @@ import { KILLED, crash, describeReason, type ExitReason } from './exit-reason.js
 import { err, ok, type Result } from './result.js';
 
 /**
- * The process layer: OTP processes over nact mailboxes.
+ * The process layer: OTP processes over nact actors.
  *
- * nact gives each actor a mailbox and runs one message at a time; this file adds
- * what OTP has and nact lacks: pids that die (a message to a dead incarnation is
+ * nact runs each actor one message at a time; this file keeps each process's
+ * mailbox itself and hands nact turns, in each of which a process takes what is
+ * waiting, up to a budget, as a BEAM process runs until its reductions are spent.
+ * It adds what OTP has and nact lacks: pids that die (a message to a dead incarnation is
  * dropped, never delivered to its restarted successor), calls that fail fast when
  * the callee dies, monitors with DOWN notices, named registration, and links from a
  * supervisor to its children.
@@ -147,6 +149,15 @@ type Envelope =
   | { readonly t: typeof STOP; readonly reason: ExitReason }
   | { readonly t: typeof INIT; readonly run: () => unknown };
 
+/** What nact is handed: "take your turn"; the envelopes wait in Proc.mailbox. */
+const TURN = 0;
+/**
+ * Envelopes a process takes in one turn before it yields to the others and to I/O,
+ * as the BEAM counts reductions: a busy process handles what piled up in few loop
+ * iterations, and one with a flood of messages still cannot starve the rest.
+ */
+const TURN_BUDGET = 64;
+
 // One empty list shared by every process: each `[]` is an object of its own, per session.
 const NONE: readonly never[] = Object.freeze([]);
 const procs = new Map<number, Proc>();
@@ -176,12 +187,19 @@ export function isAlive(pid: Pid): boolean {
 }
 
 /**
- * Every envelope goes through here: nact does not tell how long a mailbox is, so
- * each process counts what was posted to it and not yet taken (see mailboxLength).
+ * Every envelope goes through here, into the process's own mailbox; nact is handed
+ * one turn at a time (see runTurn). Handed each envelope, nact would run one per
+ * event-loop iteration (a setImmediate each): a PubSub publishing a batch of
+ * stored messages would then make a loop iteration, and a write to every
+ * subscriber, per message, where uWS writes one iteration's publishes together.
  */
 function post(proc: Proc, envelope: Envelope): void {
-  proc.queued += 1;
-  nact.dispatch(proc.actor, envelope);
+  if (proc.mailbox !== undefined) {
+    proc.mailbox.push(envelope);
+    return;
+  }
+  proc.mailbox = [envelope];
+  nact.dispatch(proc.actor, TURN);
 }
 
 /**
@@ -189,7 +207,8 @@ function post(proc: Proc, envelope: Envelope): void {
  * as Erlang's message_queue_len; undefined when no such process is alive.
  */
 export function mailboxLength<P extends Protocol>(dest: Dest<P>): number | undefined {
-  return lookup(dest)?.queued;
+  const proc = lookup(dest);
+  return proc === undefined ? undefined : (proc.mailbox?.length ?? 0);
 }
 
 /** Sends a plain message (handled by handleInfo). Dropped if the process is dead, as in Erlang. */
@@ -342,6 +361,7 @@ function finalize(proc: Proc, reason: ExitReason): void {
   if (proc.exited) return;
   proc.exited = true;
   procs.delete(proc.pid.id);
+  proc.mailbox = undefined;
   const releases = proc.releases;
   proc.releases = NONE;
   for (const release of releases) {
@@ -426,14 +446,14 @@ class Proc<P extends Protocol = Protocol> implements Ctx<P> {
   // Replaced by concat, never pushed to: an array grown by push (or spread into) keeps room for 16 more, per process.
   exitWaiters: ReadonlyArray<(reason: ExitReason) => void> = NONE;
   releases: ReadonlyArray<() => void> = NONE;
-  actor!: nact.Ref<Envelope>;
+  actor!: nact.Ref<typeof TURN>;
   registered: string | undefined;
   /** Set once the process is on its way out; the first reason wins. */
   exit: ExitReason | undefined = undefined;
   stopRequested: ExitReason | undefined = undefined;
   exited = false;
-  /** Envelopes posted and not yet taken: the mailbox length. */
-  queued = 0;
+  /** Envelopes posted and not yet taken, oldest first; undefined while no turn is due. */
+  mailbox: Envelope[] | undefined = undefined;
   behaviour: Behaviour | undefined = undefined;
   private terminated = false;
   private logger: Logger | undefined = undefined;
@@ -524,15 +544,27 @@ export interface SpawnOptions {
 }
 
 /** The one nact handler of every process: nact's actor state is the Proc itself. */
-function handleEnvelope(proc: Proc, envelope: Envelope): Proc | Promise<Proc> {
-  proc.queued -= 1;
-  const result = proc.handle(envelope);
-  return isPromise(result) ? result.then(() => proc) : proc;
+const onTurn = (proc: Proc, _turn: typeof TURN): Proc | Promise<Proc> => runTurn(proc, 0);
+
+/** One turn: envelopes in order, each handler's promise awaited before the next is taken. */
+function runTurn(proc: Proc, taken: number): Proc | Promise<Proc> {
+  for (let n = taken; n < TURN_BUDGET; n++) {
+    const envelope = proc.mailbox?.shift();
+    if (envelope === undefined || proc.exit !== undefined) {
+      proc.mailbox = undefined;
+      return proc;
+    }
+    const result = proc.handle(envelope);
+    if (isPromise(result)) return result.then(() => runTurn(proc, n + 1));
+  }
+  if (proc.mailbox?.length === 0) proc.mailbox = undefined;
+  else nact.dispatch(proc.actor, TURN);
+  return proc;
 }
 
 // Shared by every actor rather than closures per process: with one process per session, a closure
 // per process is memory per session for nothing.
-function onNactCrash(_message: unknown, error: unknown, nctx: nact.SupervisionContext<Envelope, nact.ActorSystemRef>) {
+function onNactCrash(_message: unknown, error: unknown, nctx: nact.SupervisionContext<typeof TURN, nact.ActorSystemRef>) {
   const proc = procs.get(Number(nctx.name.slice(ACTOR_PREFIX.length)));
   if (proc !== undefined) proc.exit ??= crash(error);
   return nctx.stop;
@@ -562,7 +594,7 @@ export function spawnProcess<P extends Protocol>(
   const pid: Pid<P> = { id, path: `${parent.path}/${options.id}` };
   const proc = new Proc<P>(pid, parent.log, parent.supervisor, options.logBindings);
   proc.registered = options.register;
-  proc.actor = nact.spawn(nactSystem(), handleEnvelope, `${ACTOR_PREFIX}${id}`, nactOptions(proc as Proc)) as nact.Ref<Envelope>;
+  proc.actor = nact.spawn(nactSystem(), onTurn, `${ACTOR_PREFIX}${id}`, nactOptions(proc as Proc)) as nact.Ref<typeof TURN>;
   procs.set(id, proc as Proc);
   if (options.register !== undefined) registry.set(options.register, proc as Proc);
   if (parent.supervisor !== undefined) {

@@ -130,6 +130,29 @@ describe('Calls', () => {
   });
 });
 
+describe('Turns', () => {
+  const nextIteration = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('what piled up in a mailbox is handled in a turn or two, not one message per event-loop iteration', async () => {
+    const target = await startProbe(root(), { id: 'piled', events: [] });
+    for (let i = 0; i < 100; i += 1) cast(target, { type: 'inc' });
+    await nextIteration();
+    await nextIteration();
+    assert.equal(mailboxLength(target), 0);
+    assert.deepEqual(await call(target, { type: 'get' }), { ok: true, value: 100 });
+  });
+
+  it('a process with a flood in its mailbox leaves the others their turn', async () => {
+    const busy = await startProbe(root(), { id: 'busy', events: [] });
+    const other = await startProbe(root(), { id: 'other', events: [] });
+    for (let i = 0; i < 10_000; i += 1) cast(busy, { type: 'inc' });
+    assert.deepEqual(await call(other, { type: 'get' }), { ok: true, value: 0 });
+    const handled = 10_000 - (mailboxLength(busy) ?? 0);
+    assert.ok(handled < 1_000, `the other process waited for ${handled} of the busy one's messages`);
+    assert.deepEqual(await call(busy, { type: 'get' }, 10_000), { ok: true, value: 10_000 });
+  });
+});
+
 describe('Named registration', () => {
   it('a name follows the restarted incarnation; the old pid stays dead', async () => {
     const events: string[] = [];
