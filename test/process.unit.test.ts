@@ -135,6 +135,7 @@ describe('Turns', () => {
 
   it('what piled up in a mailbox is handled in a turn or two, not one message per event-loop iteration', async () => {
     const target = await startProbe(root(), { id: 'piled', events: [] });
+    await nextIteration(); // the turn that ran init ends
     for (let i = 0; i < 100; i += 1) cast(target, { type: 'inc' });
     await nextIteration();
     await nextIteration();
