@@ -148,15 +148,17 @@ export async function writeBatch(
 ): Promise<Array<Result<Stored, RepoError>>> {
   try {
     return await sql.begin(async (tx) => {
-      // Sent together: the ids are taken once the locks are held.
-      const [, reserved] = await Promise.all([lockRooms(tx, batch), reserveIds(tx, batch.length)]);
+      // Sent together, in one round trip: the ids are taken once the locks are held. The savepoint,
+      // never released (the commit ends it), is what a refused row rolls back to.
+      const [, reserved] = await Promise.all([lockRooms(tx, batch), reserveIds(tx, batch.length), tx`SAVEPOINT batch`]);
       onLocked();
       let results: Array<Result<Stored, RepoError>>;
       try {
-        results = (await tx.savepoint((savepoint) => insertBatch(savepoint, batch, reserved))).map((row) => ok(row));
+        results = (await insertBatch(tx, batch, reserved)).map((row) => ok(row));
       } catch (error) {
         const failure = classify(error);
         if (failure.reason === 'db_unavailable' || batch.length === 1) throw error;
+        await tx`ROLLBACK TO SAVEPOINT batch`;
         results = [];
         for (const [i, message] of batch.entries()) {
           try {
