@@ -148,17 +148,20 @@ export async function writeBatch(
 ): Promise<Array<Result<Stored, RepoError>>> {
   try {
     return await sql.begin(async (tx) => {
-      // Sent together, in one round trip: the ids are taken once the locks are held. The savepoint,
-      // never released (the commit ends it), is what a refused row rolls back to.
-      const [, reserved] = await Promise.all([lockRooms(tx, batch), reserveIds(tx, batch.length), tx`SAVEPOINT batch`]);
+      // Sent together, in one round trip: the ids are taken once the locks are held, and the
+      // savepoint that a refused row rolls back to is set meanwhile.
+      const locking = Promise.all([lockRooms(tx, batch), reserveIds(tx, batch.length)]);
+      const inserted = tx.savepoint(async (savepoint) => insertBatch(savepoint, batch, (await locking)[1]));
+      // Read below; if the locks fail instead, the transaction fails with their error and this one is moot.
+      inserted.catch(() => undefined);
+      const [, reserved] = await locking;
       onLocked();
       let results: Array<Result<Stored, RepoError>>;
       try {
-        results = (await insertBatch(tx, batch, reserved)).map((row) => ok(row));
+        results = (await inserted).map((row) => ok(row));
       } catch (error) {
         const failure = classify(error);
         if (failure.reason === 'db_unavailable' || batch.length === 1) throw error;
-        await tx`ROLLBACK TO SAVEPOINT batch`;
         results = [];
         for (const [i, message] of batch.entries()) {
           try {
