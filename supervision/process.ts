@@ -1,6 +1,7 @@
 import nact from 'nact';
 import type { Logger } from 'pino';
 import { KILLED, crash, describeReason, type ExitReason } from './exit-reason.js';
+import { forgetLastImmediate } from './nact-actor.js';
 import { err, ok, type Result } from './result.js';
 
 /**
@@ -570,13 +571,16 @@ function runTurn(proc: Proc, taken: number): Proc | Promise<Proc> {
     const envelope = take(proc);
     if (envelope === undefined || proc.exit !== undefined) {
       proc.mailbox = undefined;
+      forgetLastImmediate(proc.actor);
       return proc;
     }
     const result = proc.handle(envelope);
     if (isPromise(result)) return result.then(() => runTurn(proc, n + 1));
   }
-  if (proc.mailbox === undefined || proc.head === proc.mailbox.length) proc.mailbox = undefined;
-  else nact.dispatch(proc.actor, TURN);
+  if (proc.mailbox === undefined || proc.head === proc.mailbox.length) {
+    proc.mailbox = undefined;
+    forgetLastImmediate(proc.actor);
+  } else nact.dispatch(proc.actor, TURN);
   return proc;
 }
 
