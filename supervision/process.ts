@@ -1,7 +1,7 @@
 import nact from 'nact';
 import type { Logger } from 'pino';
 import { KILLED, crash, describeReason, type ExitReason } from './exit-reason.js';
-import { forgetLastImmediate } from './nact-actor.js';
+import { forgetLastImmediate, shareEmptyChildren } from './nact-actor.js';
 import { err, ok, type Result } from './result.js';
 
 /**
@@ -569,18 +569,19 @@ const onTurn = (proc: Proc, _turn: typeof TURN): Proc | Promise<Proc> => runTurn
 function runTurn(proc: Proc, taken: number): Proc | Promise<Proc> {
   for (let n = taken; n < TURN_BUDGET; n++) {
     const envelope = take(proc);
-    if (envelope === undefined || proc.exit !== undefined) {
-      proc.mailbox = undefined;
-      forgetLastImmediate(proc.actor);
-      return proc;
-    }
+    if (envelope === undefined || proc.exit !== undefined) return idle(proc);
     const result = proc.handle(envelope);
     if (isPromise(result)) return result.then(() => runTurn(proc, n + 1));
   }
-  if (proc.mailbox === undefined || proc.head === proc.mailbox.length) {
-    proc.mailbox = undefined;
-    forgetLastImmediate(proc.actor);
-  } else nact.dispatch(proc.actor, TURN);
+  if (proc.mailbox === undefined || proc.head === proc.mailbox.length) return idle(proc);
+  nact.dispatch(proc.actor, TURN);
+  return proc;
+}
+
+/** Nothing waits: the next post hands nact a new turn. */
+function idle(proc: Proc): Proc {
+  proc.mailbox = undefined;
+  forgetLastImmediate(proc.actor);
   return proc;
 }
 
@@ -617,6 +618,7 @@ export function spawnProcess<P extends Protocol>(
   const proc = new Proc<P>(pid, parent.log, parent.supervisor, options.logBindings);
   proc.registered = options.register;
   proc.actor = nact.spawn(nactSystem(), onTurn, `${ACTOR_PREFIX}${id}`, nactOptions(proc as Proc)) as nact.Ref<typeof TURN>;
+  shareEmptyChildren(proc.actor);
   procs.set(id, proc as Proc);
   if (options.register !== undefined) registry.set(options.register, proc as Proc);
   if (parent.supervisor !== undefined) {
