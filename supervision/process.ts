@@ -204,10 +204,13 @@ function post(proc: Proc, envelope: Envelope): void {
   nact.dispatch(proc.actor, TURN);
 }
 
+/** Envelopes posted to the process and not yet taken. */
+const waiting = (proc: Proc): number => (proc.mailbox === undefined ? 0 : proc.mailbox.length - proc.head);
+
 /** The oldest envelope, taken out; undefined when none waits. Not shift(): on a long mailbox V8 copies the rest each time. */
 function take(proc: Proc): Envelope | undefined {
   const mailbox = proc.mailbox;
-  if (mailbox === undefined || proc.head === mailbox.length) return undefined;
+  if (mailbox === undefined || waiting(proc) === 0) return undefined;
   const envelope = mailbox[proc.head];
   mailbox[proc.head] = undefined;
   proc.head += 1;
@@ -225,8 +228,7 @@ function take(proc: Proc): Envelope | undefined {
  */
 export function mailboxLength<P extends Protocol>(dest: Dest<P>): number | undefined {
   const proc = lookup(dest);
-  if (proc === undefined) return undefined;
-  return proc.mailbox === undefined ? 0 : proc.mailbox.length - proc.head;
+  return proc === undefined ? undefined : waiting(proc);
 }
 
 /** Sends a plain message (handled by handleInfo). Dropped if the process is dead, as in Erlang. */
@@ -573,7 +575,7 @@ function runTurn(proc: Proc, taken: number): Proc | Promise<Proc> {
     const result = proc.handle(envelope);
     if (isPromise(result)) return result.then(() => runTurn(proc, n + 1));
   }
-  if (proc.mailbox === undefined || proc.head === proc.mailbox.length) return idle(proc);
+  if (waiting(proc) === 0) return idle(proc);
   nact.dispatch(proc.actor, TURN);
   return proc;
 }
