@@ -16,7 +16,7 @@ const configSchema = z.object({
   PG_PORT: port.optional(),
   DB_POOL_SIZE: positiveInt.max(100).default(10),
   DB_TIMEOUT_MS: positiveInt.default(5_000),
-  PRESENCE_BATCH_MS: positiveInt.max(5_000).default(25),
+  PRESENCE_BATCH_MS: positiveInt.max(5_000).default(250),
   // Rooms with more distinct users online (all nodes) get presence_summary instead of the full presence_state/diffs.
   PRESENCE_FULL_LIMIT: positiveInt.default(1_000),
   ORIGINS: z

@@ -170,8 +170,13 @@ class Scenario {
   readonly nodes = new Map<string, NodeSim>();
   readonly refs = new Set<string>();
   readonly clients: Client[] = [];
-  /** The current window of node "a"'s diffs, per topic. */
+  /** The current window of node "a"'s diffs, per topic: as a list, and as the actor's DiffBatch. */
   private readonly windows = new Map<string, PresenceDiff[]>();
+  private readonly batches = new Map<string, DiffBatch>();
+  /** Topics whose current window has given out a listing (then it no longer equals the plain merge). */
+  private readonly listedInWindow = new Set<string>();
+  /** The last window that went out, per topic: a joining client's tap may hold it, ahead of its state. */
+  private readonly lastFlushed = new Map<string, PresenceDiff>();
 
   constructor() {
     for (const node of ['a', ...REMOTES]) this.boot(node);
@@ -204,11 +209,12 @@ class Scenario {
         this.change('a', op);
         return this.boot(op.node);
       case 'clientJoin': {
-        const flushed = this.flush(op.topic);
+        // As the actor's join_state: a listing inside the open window, which is not flushed for it.
+        const stale = this.listed(op.topic);
         for (const mode of ['direct', 'batched'] as const) {
           const state = Presence.syncState({}, wire(this.a.list(op.topic)));
           const client: Client = { topic: op.topic, mode, state, connected: true, inServerOrder: true };
-          if (mode === 'batched' && op.seesFlushed && flushed !== undefined) this.applyStale(client, flushed);
+          if (mode === 'batched' && op.seesFlushed && stale !== undefined) this.applyStale(client, stale);
           this.clients.push(client);
         }
         return;
@@ -221,9 +227,9 @@ class Scenario {
       case 'clientRejoin': {
         const client = this.clients[op.client % Math.max(1, this.clients.length)];
         if (client === undefined) return;
-        const flushed = client.mode === 'batched' ? this.flush(client.topic) : undefined;
+        const stale = client.mode === 'batched' ? this.listed(client.topic) : undefined;
         client.state = Presence.syncState(client.state, wire(this.a.list(client.topic)));
-        if (op.seesFlushed && flushed !== undefined) this.applyStale(client, flushed);
+        if (op.seesFlushed && stale !== undefined) this.applyStale(client, stale);
         client.connected = true;
         return;
       }
@@ -268,6 +274,7 @@ class Scenario {
       const window = this.windows.get(topic) ?? [];
       window.push(diff);
       this.windows.set(topic, window);
+      this.batchOf(topic).add(diff);
     }
     this.checkClients('direct');
   }
@@ -323,20 +330,39 @@ class Scenario {
     this.refs.add(ref);
   }
 
+  private batchOf(topic: string): DiffBatch {
+    let batch = this.batches.get(topic);
+    if (batch === undefined) {
+      batch = new DiffBatch();
+      this.batches.set(topic, batch);
+    }
+    return batch;
+  }
+
+  /** A listing given out inside the topic's open window; answers the window that went out before it. */
+  private listed(topic: string): PresenceDiff | undefined {
+    this.batchOf(topic).listed();
+    this.listedInWindow.add(topic);
+    return this.lastFlushed.get(topic);
+  }
+
   /**
-   * Ends the topic's window: merges it with mergeDiffs (checked against
-   * DiffBatch) and sends it to the connected batched clients.
+   * Ends the topic's window: its DiffBatch (the plain mergeDiffs of the window
+   * when no listing came inside it) goes to the connected batched clients.
    */
   private flush(topic: string): PresenceDiff | undefined {
     const window = this.windows.get(topic) ?? [];
     this.windows.delete(topic);
-    const merged = window.reduce(mergeDiffs, emptyDiff());
-    const batch = new DiffBatch();
-    for (const diff of window) batch.add(diff);
-    assert.equal(batch.isEmpty(), isEmptyDiff(merged));
-    assert.deepEqual(wire(batch.take()), wire(merged));
+    const batch = this.batchOf(topic);
+    this.batches.delete(topic);
+    const listedInside = this.listedInWindow.delete(topic);
+    const empty = batch.isEmpty();
+    const merged = batch.take();
     assert.ok(batch.isEmpty());
+    assert.equal(empty, isEmptyDiff(merged));
+    if (!listedInside) assert.deepEqual(wire(merged), wire(window.reduce(mergeDiffs, emptyDiff())));
     if (isEmptyDiff(merged)) return undefined;
+    this.lastFlushed.set(topic, merged);
     for (const client of this.clients) {
       if (client.connected && client.mode === 'batched' && client.topic === topic) {
         client.state = Presence.syncDiff(client.state, wire(merged));
@@ -636,18 +662,29 @@ describe('mergeDiffs', () => {
     assert.ok(!isEmptyDiff(diff({}, { u1: [meta('X')] })));
   });
 
-  // Documents the rule the Presence actor must follow (see DiffBatch): flush a
-  // topic's window before taking the presence_state for a joining client.
-  it('a snapshot taken inside a window, without flushing, would keep a ghost', () => {
+  // The rule the Presence actor follows (see DiffBatch): a listing given out inside a window is marked with
+  // listed(), so what it shows and then leaves goes out as a leave, and the window need not be flushed for it.
+  it('a listing inside a window: a meta it shows that leaves later is sent as a join and a leave, so no ghost stays', () => {
     const t = new TrackerState({ node: 'a' });
-    const batch = new DiffBatch();
+    const clientOf = (batch: DiffBatch, snapshot: PhxPresenceState) => Presence.syncDiff(Presence.syncState({}, snapshot), wire(batch.take()));
+    const unmarked = new DiffBatch();
+    const marked = new DiffBatch();
     const joined = t.track('room:1', 's1', 'u1', {});
     assert.ok(joined.ok);
-    batch.add(single(joined.value.diffs, 'room:1'));
-    const snapshot = wire(t.list('room:1')); // mid-window: wrong on purpose
-    batch.add(single(t.untrack('room:1', 's1', 'u1'), 'room:1'));
-    const client = Presence.syncDiff(Presence.syncState({}, snapshot), wire(batch.take()));
-    assert.deepEqual(Object.keys(client), ['u1']);
+    const join = single(joined.value.diffs, 'room:1');
+    const before = wire(t.list('room:1'));
+    unmarked.add(join);
+    marked.add(join).listed();
+    const snapshot = wire(t.list('room:1'));
+    const leave = single(t.untrack('room:1', 's1', 'u1'), 'room:1');
+    unmarked.add(leave);
+    marked.add(leave);
+    assert.deepEqual(Object.keys(clientOf(unmarked, snapshot)), ['u1'], 'without the mark, the listed client keeps a ghost');
+    const diff = marked.take();
+    assert.deepEqual(wire(diff), wire({ joins: join.joins, leaves: join.joins }));
+    // The client that listed mid-window, and one whose state predates the window, both end at the list.
+    assert.deepEqual(Object.keys(Presence.syncDiff(Presence.syncState({}, snapshot), wire(diff))), []);
+    assert.deepEqual(Object.keys(Presence.syncDiff(Presence.syncState({}, before), wire(diff))), []);
     assert.deepEqual(wire(t.list('room:1')), {});
   });
 });

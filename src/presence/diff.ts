@@ -46,8 +46,10 @@ export function isEmptyDiff(diff: PresenceDiff): boolean {
   return sideIsEmpty(diff.joins) && sideIsEmpty(diff.leaves);
 }
 
+/** A join in the batch, with how many listings the batch had given out when it came. */
+type Joined = { readonly meta: PresenceMeta; readonly listings: number };
 /** Pending changes of one key, by phx_ref. Map order = the order the client must append joins in. */
-type KeyChanges = { joins: Map<string, PresenceMeta>; leaves: Map<string, PresenceMeta> };
+type KeyChanges = { joins: Map<string, Joined>; leaves: Map<string, PresenceMeta> };
 
 /**
  * Accumulates the consecutive diffs of one topic into one. Adding a diff
@@ -56,9 +58,8 @@ type KeyChanges = { joins: Map<string, PresenceMeta>; leaves: Map<string, Presen
  * every step).
  *
  * Semantics (per key, per phx_ref; phx_refs are never reused):
- * - joined, then left, inside the batch: vanishes from both sides. This is
- *   only right for a client whose state predates the whole batch: see the
- *   note on snapshots below.
+ * - joined, then left, inside the batch: vanishes from both sides, unless a
+ *   listing was given out in between (see snapshots below).
  * - left, then joined again (cannot happen with fresh refs, handled anyway):
  *   a join.
  * - an update chain A -> C -> D (C.phx_ref_prev = A, D.phx_ref_prev = C)
@@ -68,16 +69,25 @@ type KeyChanges = { joins: Map<string, PresenceMeta>; leaves: Map<string, Presen
  * - join order inside a key is kept, so the client appends metas in the
  *   order the server tracked them.
  *
- * Snapshots: a client applies a batch on top of a `presence_state`. The
- * batch must not start before that state was taken, or a meta joined before
- * the snapshot and left after it would be dropped from both sides and stay
- * on the client forever. So before taking `list(topic)` for a joining client,
- * flush that topic's batch (send it as it is). A flushed batch that the new
- * client also receives is harmless: phoenix.js applies it after the state,
- * where its joins are already there and its leaves are already gone.
+ * Snapshots: a client may apply a batch on top of a `presence_state` taken
+ * while the batch was open. A meta joined before that listing and left after
+ * it must then reach the client as a leave, or it stays there for good; so
+ * `listed()` marks the batch, and such a meta goes out as both a join and a
+ * leave (phoenix.js applies joins first: a client that never saw it ends
+ * without it too). A join the listing holds comes again as a join, which
+ * phoenix.js merges by phx_ref, and a leave it no longer holds is a no-op. So
+ * a join's listing need not flush the batch, and a room's joins in one window
+ * still go out as one diff.
  */
 export class DiffBatch {
   private readonly keys = new Map<string, KeyChanges>();
+  private listings = 0;
+
+  /** A listing of the topic was given out: what it holds must leave by name from now on. */
+  listed(): this {
+    this.listings += 1;
+    return this;
+  }
 
   add(diff: PresenceDiff): this {
     // Leaves first, against the batch as it was before this diff: a well-formed
@@ -87,9 +97,11 @@ export class DiffBatch {
       const changes = this.changesOf(key);
       for (const meta of presence.metas) {
         const ref = meta.phx_ref;
-        const bornInBatch = changes.joins.has(ref) && !changes.leaves.has(ref);
-        changes.joins.delete(ref);
-        if (!bornInBatch) changes.leaves.set(ref, meta);
+        const joined = changes.joins.get(ref);
+        // Unseen by anyone: born in this batch and no listing given out since.
+        const unseen = joined !== undefined && joined.listings === this.listings && !changes.leaves.has(ref);
+        if (unseen) changes.joins.delete(ref);
+        else changes.leaves.set(ref, meta);
       }
     }
     for (const [key, presence] of Object.entries(diff.joins)) {
@@ -101,7 +113,7 @@ export class DiffBatch {
         changes.leaves.delete(ref);
         // Re-inserting moves the ref to the end, as the client would.
         changes.joins.delete(ref);
-        changes.joins.set(ref, meta);
+        changes.joins.set(ref, { meta, listings: this.listings });
       }
     }
     return this;
@@ -118,10 +130,11 @@ export class DiffBatch {
   take(): PresenceDiff {
     const diff = emptyDiff();
     for (const [key, changes] of this.keys) {
-      if (changes.joins.size > 0) diff.joins[key] = { metas: [...changes.joins.values()] };
+      if (changes.joins.size > 0) diff.joins[key] = { metas: [...changes.joins.values()].map((joined) => joined.meta) };
       if (changes.leaves.size > 0) diff.leaves[key] = { metas: [...changes.leaves.values()] };
     }
     this.keys.clear();
+    this.listings = 0;
     return diff;
   }
 

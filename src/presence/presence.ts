@@ -317,7 +317,8 @@ const presence: GenServer<PresenceArgs, State, PresenceProtocol> = {
           const summary = sizing.sizes.summary(message.topic);
           return { state, reply: { event: PresenceEvent.summary, json: JSON.stringify(summaryPayload(summary)) } };
         }
-        flushTopic(state, message.topic);
+        // Not a flush: the batch keeps what the listing shows leaving by name (DiffBatch), so a room's joins still merge.
+        state.batches.get(message.topic)?.listed();
         return { state, reply: { event: PresenceEvent.state, json: state.tracker.listJson(message.topic) } };
       }
       case 'large':
