@@ -8,6 +8,8 @@
  * - capacity: 10,000 and 19,000 idle joined sessions: server RSS per session;
  * - persistence: a 100-member room, every member sending as fast as accepted;
  * - two-nodes: the 5/s fan-out on WORKERS=2, next to the one-node figures;
+ * - joins: 6,000 users into rooms of 100 with history on one node, offered
+ *   1,100/s, new and then returning: joins/s, join latency, CPU per join;
  * - scale: 100,000 sessions on 6 processes of each server, rooms of 100 with
  *   history: joins/s, RSS, idle CPU, a message every 5 s into every room, a
  *   broadcast to all;
@@ -19,6 +21,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import { joinRows, joins } from './support/joins.js';
 import { largeRoom, type LargeRoomFigures } from './support/large-room.js';
 import { scale, type ScaleFigures } from './support/scale.js';
 import { storm, stormRows } from './support/storm.js';
@@ -26,7 +29,7 @@ import { capacity, fanout, persistence, progress, type CapacityFigures, type Fan
 import { startChatServer, startRawServer, type BenchServer } from './support/servers.js';
 import { markdownTable, type Row } from './support/table.js';
 
-const SCENARIOS = ['fanout', 'capacity', 'persistence', 'two-nodes', 'scale', 'large-room', 'storm'] as const;
+const SCENARIOS = ['fanout', 'capacity', 'persistence', 'two-nodes', 'joins', 'scale', 'large-room', 'storm'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const valueOf = (flag: string): string | undefined => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
 const args = z
@@ -52,8 +55,8 @@ const { quick } = args.data;
 const only = new Set<Scenario>(args.data.only);
 
 const size = quick
-  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], capacityIdleMs: 10_000, members: 20, persistSeconds: 3, scale: { sockets: 2_000, workers: 2, ramp: 1_100, seconds: 5 }, largeRoom: [600, 1_500], storm: 2_000 }
-  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], capacityIdleMs: 90_000, members: 100, persistSeconds: 10, scale: { sockets: 100_000, workers: 6, ramp: 1_100, seconds: 30 }, largeRoom: [5_000, 20_000], storm: 19_000 };
+  ? { fanoutSockets: 500, fanoutMessages: 40, capacity: [1_000, 2_000], capacityIdleMs: 10_000, members: 20, persistSeconds: 3, joins: { sockets: 1_000, ramp: 1_100 }, scale: { sockets: 2_000, workers: 2, ramp: 1_100, seconds: 5 }, largeRoom: [600, 1_500], storm: 2_000 }
+  : { fanoutSockets: 5_000, fanoutMessages: 200, capacity: [10_000, 19_000], capacityIdleMs: 90_000, members: 100, persistSeconds: 10, joins: { sockets: 6_000, ramp: 1_100 }, scale: { sockets: 100_000, workers: 6, ramp: 1_100, seconds: 30 }, largeRoom: [5_000, 20_000], storm: 19_000 };
 
 interface Figures {
   paced: FanoutFigures | undefined;
@@ -129,6 +132,11 @@ const chat = await measure(() => startChatServer());
 const twoNodes = only.has('two-nodes')
   ? await attempt('chat, 2 nodes fan-out 5/s', () => withServer(() => startChatServer(2), (server) => fanout(server, size.fanoutSockets, size.fanoutMessages, 5)))
   : undefined;
+// Joins on one fresh node of each server: new users, then the same users back.
+const joinsOn = (start: () => Promise<BenchServer>) =>
+  withServer(start, (server) => attempt(`${server.name} joins`, () => joins(server, size.joins.sockets, size.joins.ramp, progress(`${server.name} joins`))));
+const rawJoins = only.has('joins') ? await joinsOn(() => startRawServer()) : undefined;
+const chatJoins = only.has('joins') ? await joinsOn(() => startChatServer()) : undefined;
 // A node holding `size.storm` sessions SIGKILLed and started again: how long until every client is back.
 const stormed = only.has('storm') ? await attempt(`chat storm ${size.storm}`, () => withServer(() => startChatServer(), (server) => storm(server, size.storm))) : undefined;
 // One room filled across two processes of each server, each size on a fresh start.
@@ -279,6 +287,7 @@ const rows: Row[] = [
   ...(only.has('fanout') ? fanoutRows : []),
   ...(only.has('capacity') ? capacityRows : []),
   ...(only.has('persistence') ? persistenceRows : []),
+  ...(only.has('joins') ? joinRows(size.joins.sockets, size.joins.ramp, chatJoins, rawJoins) : []),
   ...(only.has('scale') ? scaleRows : []),
   ...(only.has('large-room') ? largeRoomRows : []),
   ...(only.has('storm') ? stormRows(size.storm, stormed) : []),
@@ -297,7 +306,7 @@ const table = [
   ...(only.has('two-nodes') ? [`two nodes (WORKERS=2: two processes on one port and one database, CLUSTER over LISTEN/NOTIFY) next to one:\n\n${markdownTable(twoNodeRows, ['two nodes', 'one node'])}`] : []),
 ].join('\n\n');
 process.stdout.write(`\nnpm run bench${quick ? ' --quick' : ''} (${new Date().toISOString().slice(0, 10)}, node ${process.version}, uWS ${[...builds].join(' and ')}, ${Math.round((Date.now() - started) / 1000)} s)\n\n${table}\n`);
-if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, twoNodes, rawScale, chatScale, largeRooms, stormed, rows, twoNodeRows }, null, 2)}\n`);
+if (args.data.json !== undefined) writeFileSync(args.data.json, `${JSON.stringify({ quick, raw, chat, twoNodes, rawJoins, chatJoins, rawScale, chatScale, largeRooms, stormed, rows, twoNodeRows }, null, 2)}\n`);
 const missed = rows.filter((row) => row.goal?.met !== true && row.goal !== undefined).map((row) => row.figure);
 if (failures.length > 0) process.stdout.write(`\nscenarios that failed (n/a above):\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
 if (missed.length > 0) process.stdout.write(`\ngoals missed or not measured: ${missed.join('; ')}\n`);

@@ -135,11 +135,14 @@ function contained<A extends unknown[]>(log: Logger, what: string, run: (...args
  * short queue in the Repo. Measured in a storm of 2,000 rejoins: two per
  * connection ran ~285 joins/s (a third of each join's time the pool sat idle),
  * four ~510/s, eight (pool 20) no more, the two cores being the limit by then.
- * The waiting room holds a few seconds of a storm at that pace; a join that
- * waited as long as a query may take is shed, as its client would soon give up on it.
+ * The waiting room holds a whole node's storm (19,000 sessions: a few MB of
+ * waiters), so a join is shed only once it has waited as long as a query may
+ * take (its client would soon give up on it), not at once: every shed join
+ * comes back after its backoff and costs the node again. Holding 5,000, a
+ * storm of 19,000 made ~56,000 sheds and took 48-58 s; holding 20,000, ~25,000 and 40 s.
  */
 const JOINS_PER_CONNECTION = 4;
-const JOINS_WAITING = 5_000;
+const JOINS_WAITING = 20_000;
 
 function joinLimits(config: Config): JoinLimits {
   return { concurrent: JOINS_PER_CONNECTION * config.DB_POOL_SIZE, waiting: JOINS_WAITING, maxWaitMs: config.DB_TIMEOUT_MS };
