@@ -37,12 +37,15 @@ export class Chaos {
   private until: number | null = null;
   private killed = 0;
   private running = false;
+  /** Ticks left: counted, not timed, so a tick that comes a millisecond early at the end is not one too many. */
+  private ticksLeft = 0;
 
   start({ rate, seconds }: ChaosParams, now: number): void {
     this.rate = rate;
     this.until = now + seconds * 1000;
     this.killed = 0;
     this.running = true;
+    this.ticksLeft = seconds;
   }
 
   stop(now: number): void {
@@ -50,13 +53,15 @@ export class Chaos {
     this.running = false;
   }
 
-  /** How many to kill at this tick; past `until` it stops and answers 0. */
+  /** How many to kill at this tick (one a second): `rate` for `seconds` ticks, then it stops and answers 0. */
   due(now: number): number {
     if (!this.running) return 0;
-    if (this.until === null || now >= this.until) {
+    if (this.ticksLeft === 0) {
       this.running = false;
+      this.until = Math.min(this.until ?? now, now);
       return 0;
     }
+    this.ticksLeft -= 1;
     return this.rate;
   }
 
