@@ -57,6 +57,7 @@ const holderRow = z.object({
   recent: z.boolean(),
   fresh: z.boolean(),
   seen_long_ago: z.boolean(),
+  created: z.boolean(),
 });
 
 /** The lobby's order is by last sign-in; to the minute is enough, and spares a returning user a write per join. */
@@ -81,21 +82,27 @@ type Sql = Parameters<Repo.Job<unknown>>[0];
  * read, so two sign-ins racing on a name cannot both win; the loser reads again.
  */
 async function decideBrowser(sql: Sql, name: string, credential: string, mode: NamesMode): Promise<Decision | 'again'> {
+  // A new name is inserted in the same statement, only when the read finds none: a new user's
+  // sign-in is one round trip too, and a returning user's still writes nothing.
   const [found] = await sql`
-    SELECT id, name, token_hash, external_id IS NOT NULL AS signed,
-      coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 1000}), false) AS recent,
-      coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 2000}), false) AS fresh,
-      last_seen_at < now() - ${sql.unsafe(SEEN_RESOLUTION)} AS seen_long_ago
-    FROM users WHERE lower(name) = lower(${name})`;
-  if (found === undefined) {
-    const [created] = await sql`
-      INSERT INTO users (name, token_hash, held_at) VALUES (${name}, ${credential}, now())
-      ON CONFLICT DO NOTHING RETURNING id, name`;
-    if (created === undefined) return 'again';
-    const row = idName.parse(created);
-    return { kind: 'signed_in', id: row.id, name: row.name, created: true };
-  }
+    WITH found AS (
+      SELECT id, name, token_hash, external_id IS NOT NULL AS signed,
+        coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 1000}), false) AS recent,
+        coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 2000}), false) AS fresh,
+        last_seen_at < now() - ${sql.unsafe(SEEN_RESOLUTION)} AS seen_long_ago,
+        false AS created
+      FROM users WHERE lower(name) = lower(${name})
+    ), made AS (
+      INSERT INTO users (name, token_hash, held_at)
+      SELECT ${name}, ${credential}, now() WHERE NOT EXISTS (SELECT 1 FROM found)
+      ON CONFLICT DO NOTHING
+      RETURNING id, name, token_hash, false AS signed, true AS recent, true AS fresh, false AS seen_long_ago, true AS created
+    )
+    SELECT * FROM found UNION ALL SELECT * FROM made`;
+  // Neither found nor made: another sign-in made the name between the read and the insert.
+  if (found === undefined) return 'again';
   const row = holderRow.parse(found);
+  if (row.created) return { kind: 'signed_in', id: row.id, name: row.name, created: true };
   // A user an application signed in is never a browser's to claim.
   if (row.signed) return { kind: 'taken' };
   if (row.token_hash === null) {
