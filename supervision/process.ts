@@ -1,6 +1,7 @@
 import nact from 'nact';
 import type { Logger } from 'pino';
 import { KILLED, crash, describeReason, type ExitReason } from './exit-reason.js';
+import { Fifo } from './fifo.js';
 import { forgetLastImmediate, shareEmptyChildren } from './nact-actor.js';
 import { err, ok, type Result } from './result.js';
 
@@ -199,28 +200,12 @@ function post(proc: Proc, envelope: Envelope): void {
     proc.mailbox.push(envelope);
     return;
   }
-  proc.mailbox = [envelope];
-  proc.head = 0;
+  proc.mailbox = new Fifo([envelope]);
   nact.dispatch(proc.actor, TURN);
 }
 
 /** Envelopes posted to the process and not yet taken. */
-const waiting = (proc: Proc): number => (proc.mailbox === undefined ? 0 : proc.mailbox.length - proc.head);
-
-/** The oldest envelope, taken out; undefined when none waits. Not shift(): on a long mailbox V8 copies the rest each time. */
-function take(proc: Proc): Envelope | undefined {
-  const mailbox = proc.mailbox;
-  if (mailbox === undefined || waiting(proc) === 0) return undefined;
-  const envelope = mailbox[proc.head];
-  mailbox[proc.head] = undefined;
-  proc.head += 1;
-  // What was taken is dropped once it is most of the array.
-  if (proc.head >= 1_024 && proc.head * 2 >= mailbox.length) {
-    proc.mailbox = mailbox.slice(proc.head);
-    proc.head = 0;
-  }
-  return envelope;
-}
+const waiting = (proc: Proc): number => proc.mailbox?.length ?? 0;
 
 /**
  * Messages waiting in a process's mailbox (the one being handled not included),
@@ -472,9 +457,8 @@ class Proc<P extends Protocol = Protocol> implements Ctx<P> {
   exit: ExitReason | undefined = undefined;
   stopRequested: ExitReason | undefined = undefined;
   exited = false;
-  /** Envelopes posted, oldest first, those before `head` taken already; undefined while no turn is due. */
-  mailbox: Array<Envelope | undefined> | undefined = undefined;
-  head = 0;
+  /** Envelopes posted and not yet taken; undefined while no turn is due. */
+  mailbox: Fifo<Envelope> | undefined = undefined;
   behaviour: Behaviour | undefined = undefined;
   private terminated = false;
   private logger: Logger | undefined = undefined;
@@ -570,7 +554,7 @@ const onTurn = (proc: Proc, _turn: typeof TURN): Proc | Promise<Proc> => runTurn
 /** One turn: envelopes in order, each handler's promise awaited before the next is taken. */
 function runTurn(proc: Proc, taken: number): Proc | Promise<Proc> {
   for (let n = taken; n < TURN_BUDGET; n++) {
-    const envelope = take(proc);
+    const envelope = proc.mailbox?.shift();
     if (envelope === undefined || proc.exit !== undefined) return idle(proc);
     const result = proc.handle(envelope);
     if (isPromise(result)) return result.then(() => runTurn(proc, n + 1));

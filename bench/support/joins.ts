@@ -1,6 +1,7 @@
 import { optionsSchema } from '../../src/cli/loadtest/options.js';
 import { runLoadtest } from '../../src/cli/loadtest/run.js';
 import { cpuMicros } from './proc.js';
+import { seedHistory } from './scenarios.js';
 import type { BenchServer } from './servers.js';
 import type { Row } from './table.js';
 
@@ -25,16 +26,12 @@ export interface JoinRuns {
 }
 
 const ROOM_SIZE = 100;
-const HISTORY_PER_ROOM = 20;
 
 export async function joins(server: BenchServer, sockets: number, ramp: number, onProgress: (line: string) => void): Promise<JoinRuns> {
   const rooms = Math.max(1, Math.round(sockets / ROOM_SIZE));
   const runId = `j${Date.now().toString(36)}`;
-  const seeded = await runLoadtest(
-    optionsSchema.parse({ url: server.httpUrl, sockets: rooms, rooms, senders: rooms, rate: 0, messages: rooms * HISTORY_PER_ROOM, ramp: 2_000, 'run-id': `${runId}h` }),
-    { onProgress },
-  );
-  if (seeded.failures.length > 0) throw new Error(`seeding history: ${seeded.failures.join('; ')}`);
+  // Its senders under another run id: every user measured below is new to the server.
+  await seedHistory(server, rooms, `${runId}h`, onProgress);
   const run = async (): Promise<JoinFigures> => {
     const cpuStart = cpuMicros(server.pid);
     let cpuJoined = cpuStart;

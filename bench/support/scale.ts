@@ -1,6 +1,7 @@
 import { optionsSchema } from '../../src/cli/loadtest/options.js';
 import { runLoadtest } from '../../src/cli/loadtest/run.js';
 import { cpuMicros, rssBytes } from './proc.js';
+import { seedHistory } from './scenarios.js';
 import { BENCH_ADMIN_TOKEN, type BenchServer } from './servers.js';
 
 /**
@@ -41,7 +42,6 @@ export interface ScaleFigures {
   };
 }
 
-const HISTORY_PER_ROOM = 20;
 const SETTLE_MS = 10_000;
 const IDLE_MS = 20_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -53,12 +53,7 @@ export async function scale(
   const rooms = Math.max(1, Math.round(sockets / 100));
   const runId = `s${Date.now().toString(36)}`;
   const rssBefore = rssBytes(server.pid);
-  // History first: one sender per room, so every later join reads messages.
-  const seeded = await runLoadtest(
-    optionsSchema.parse({ url: server.httpUrl, sockets: rooms, rooms, senders: rooms, rate: 0, messages: rooms * HISTORY_PER_ROOM, ramp: 2_000, 'run-id': runId }),
-    { onProgress },
-  );
-  if (seeded.failures.length > 0) throw new Error(`seeding history: ${seeded.failures.join('; ')}`);
+  await seedHistory(server, rooms, runId, onProgress);
 
   let rss = 0;
   let idleCpu = 0;

@@ -9,6 +9,7 @@
  * pace on joins that will be answered, and the rest are told to come back
  * (their clients retry with backoff). Pure: the clock is passed in.
  */
+import { Fifo } from '../../supervision/fifo.js';
 
 export interface JoinLimits {
   readonly concurrent: number;
@@ -25,9 +26,7 @@ export type Admission = 'start' | 'wait' | 'shed';
 
 export class JoinQueue<T> {
   private running = 0;
-  /** A queue as an array and a head index: shift() on 10,000 waiters would be quadratic. */
-  private waiters: Array<Waiter<T>> = [];
-  private head = 0;
+  private readonly waiters = new Fifo<Waiter<T>>();
 
   constructor(private readonly limits: JoinLimits) {}
 
@@ -36,12 +35,12 @@ export class JoinQueue<T> {
   }
 
   get queued(): number {
-    return this.waiters.length - this.head;
+    return this.waiters.length;
   }
 
   /** The moment the oldest waiter is due to be shed; undefined when none waits. */
   get nextDeadline(): number | undefined {
-    const oldest = this.waiters[this.head];
+    const oldest = this.waiters.peek();
     return oldest === undefined ? undefined : oldest.since + this.limits.maxWaitMs;
   }
 
@@ -61,8 +60,10 @@ export class JoinQueue<T> {
     this.running = Math.max(0, this.running - 1);
     const shed = this.expire(now);
     const start: T[] = [];
-    while (this.running < this.limits.concurrent && this.queued > 0) {
-      start.push(this.take().item);
+    while (this.running < this.limits.concurrent) {
+      const waiter = this.waiters.shift();
+      if (waiter === undefined) break;
+      start.push(waiter.item);
       this.running += 1;
     }
     return { start, shed };
@@ -71,17 +72,10 @@ export class JoinQueue<T> {
   /** Waiters past their wait, oldest first (they are at the head: arrival order is deadline order). */
   expire(now: number): T[] {
     const shed: T[] = [];
-    while (this.queued > 0 && now - this.waiters[this.head]!.since >= this.limits.maxWaitMs) shed.push(this.take().item);
-    return shed;
-  }
-
-  private take(): Waiter<T> {
-    const waiter = this.waiters[this.head]!;
-    this.head += 1;
-    if (this.head > 1_024 && this.head * 2 > this.waiters.length) {
-      this.waiters = this.waiters.slice(this.head);
-      this.head = 0;
+    for (let oldest = this.waiters.peek(); oldest !== undefined && now - oldest.since >= this.limits.maxWaitMs; oldest = this.waiters.peek()) {
+      this.waiters.shift();
+      shed.push(oldest.item);
     }
-    return waiter;
+    return shed;
   }
 }
