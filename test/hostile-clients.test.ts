@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { optionsSchema } from '../src/cli/loadtest/options.js';
 import { runLoadtest } from '../src/cli/loadtest/run.js';
+import { ROOT } from '../src/root.js';
 import type { LoadtestResult } from '../src/cli/loadtest/report.js';
 import { freshDatabase, type TestDatabase } from './support/db.js';
 import { parseMetrics } from './support/ops.js';
@@ -21,6 +25,7 @@ import { startServerProcess, type ServerProcess } from './support/server-process
  */
 
 const rssBytes = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+const blastSchema = z.object({ closedAfterMs: z.number().nullable(), code: z.number(), sent: z.number() });
 const browserToken = (seed: string) => `${seed}-token-`.padEnd(24, 'x');
 
 describe('a socket flooding 60 KB frames, 100 others chatting', () => {
@@ -42,32 +47,20 @@ describe('a socket flooding 60 KB frames, 100 others chatting', () => {
       adminToken: run,
     });
 
-  /** Sends 60 KB push frames as fast as the socket takes them for up to 5 s; resolves how long until the server closed it, and with what. */
-  function blast(): Promise<{ closedAfterMs: number | undefined; code: number; sent: number }> {
-    const frame = JSON.stringify(['1', '2', 'room:flood', 'new_msg', { body: 'x'.repeat(60_000) }]);
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/socket/websocket?vsn=2.0.0`);
-    let sent = 0;
-    let opened = 0;
-    return new Promise((resolve, reject) => {
-      ws.on('error', () => {});
-      ws.once('unexpected-response', () => reject(new Error('the flooder was refused at the upgrade')));
-      ws.once('open', () => {
-        opened = Date.now();
-        const pump = (): void => {
-          if (ws.readyState !== WebSocket.OPEN || Date.now() - opened > 5_000) {
-            ws.terminate();
-            return;
-          }
-          while (ws.bufferedAmount < 4_000_000) {
-            ws.send(frame);
-            sent += 1;
-          }
-          setImmediate(pump);
-        };
-        pump();
-      });
-      ws.once('close', (code) => resolve({ closedAfterMs: code === 1006 && Date.now() - opened >= 5_000 ? undefined : Date.now() - opened, code, sent }));
+  /**
+   * Runs the flooder (test/support/flooder.ts) for up to 5 s at the lowest CPU
+   * priority, the two cores being shared: what the figure measures is what its
+   * frames cost the server, not the attacker's own sending.
+   */
+  async function blast(): Promise<z.infer<typeof blastSchema>> {
+    const child = spawn(process.execPath, [joinPath(ROOT, 'dist/test/support/flooder.js'), `${server.url.replace('http', 'ws')}/socket/websocket?vsn=2.0.0`, '5000'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
+    if (child.pid !== undefined) setPriority(child.pid, 19);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await once(child, 'exit');
+    return blastSchema.parse(JSON.parse(output));
   }
 
   it('is closed with 1008 within 2 s, server RSS grows <= 32 MiB, the others keep their p99 within 2x of a quiet run', async () => {
@@ -92,7 +85,7 @@ describe('a socket flooding 60 KB frames, 100 others chatting', () => {
       `# flood: ${blasted.sent} frames of 60 KB sent, closed ${blasted.code} after ${String(blasted.closedAfterMs)} ms; server RSS +${growthMiB.toFixed(1)} MiB; others' p99 ${floodP99.toFixed(1)} ms vs quiet ${quietP99.toFixed(1)} ms\n`,
     );
     assert.equal(blasted.code, 1008);
-    assert.ok(blasted.closedAfterMs !== undefined && blasted.closedAfterMs <= 2_000, `closed after ${String(blasted.closedAfterMs)} ms`);
+    assert.ok(blasted.closedAfterMs !== null && blasted.closedAfterMs <= 2_000, `closed after ${String(blasted.closedAfterMs)} ms`);
     assert.ok(growthMiB <= 32, `RSS grew ${growthMiB.toFixed(1)} MiB`);
     assert.equal(flooded.messages.lost, 0);
     assert.equal(flooded.messages.doubled, 0);
