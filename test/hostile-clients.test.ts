@@ -59,7 +59,8 @@ describe('a socket flooding 60 KB frames, 100 others chatting', () => {
     if (child.pid !== undefined) setPriority(child.pid, 19);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await once(child, 'exit');
+    const [exitCode] = await once(child, 'exit');
+    if (exitCode !== 0) throw new Error(`the flooder did not get through (exit ${String(exitCode)}): ${output}`);
     return blastSchema.parse(JSON.parse(output));
   }
 
