@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import { z } from 'zod';
 
 /**
  * A hostile client in its own process (`node flooder.js <ws url> <ms>`): sends
@@ -9,10 +10,9 @@ import { WebSocket } from 'ws';
  * server's.
  */
 
-const [url, forMs] = process.argv.slice(2);
+const [url, limitMs] = z.tuple([z.string().url(), z.coerce.number().int().positive()]).parse(process.argv.slice(2));
 const frame = JSON.stringify(['1', '2', 'room:flood', 'new_msg', { body: 'x'.repeat(60_000) }]);
-const ws = new WebSocket(url ?? '');
-const limitMs = Number(forMs);
+const ws = new WebSocket(url);
 let sent = 0;
 let opened = 0;
 
