@@ -16,6 +16,7 @@ import * as Rooms from './chat/rooms.js';
 import * as PubSub from './pubsub/pubsub.js';
 import { pubsubSpec } from './pubsub/pubsub.js';
 import { repoSpec, type RepoArgs } from './repo/repo.js';
+import { forgetAllHistory } from './transport/room-history.js';
 
 /**
  * The whole supervision tree on one screen.
@@ -29,6 +30,12 @@ import { repoSpec, type RepoArgs } from './repo/repo.js';
  *   └── observer       samples the node once a second for the admin page's charts (and other nodes'); chaos
  */
 const GAP = 'broadcasts from other nodes were lost while LISTEN was down; rejoin and catch up';
+
+/** After a LISTEN gap the history held for joins may lack what was said meanwhile: dropped before anyone rejoins. */
+function closeGap(): void {
+  forgetAllHistory();
+  void restartAllSessions(conns, GAP);
+}
 
 /**
  * The Repo's sink: a stored message is announced to its room. On one node
@@ -54,7 +61,7 @@ function children(config: Config, databaseUrl: string, nodeName: string, databas
       },
       ...committedTo(config.CLUSTER ? commitNotify(nodeName) : undefined),
     }),
-    pubsubSpec(config.CLUSTER ? { adapter: (log) => postgresAdapter({ url: databaseUrl, node: nodeName, log, onGap: () => void restartAllSessions(conns, GAP) }) } : {}),
+    pubsubSpec(config.CLUSTER ? { adapter: (log) => postgresAdapter({ url: databaseUrl, node: nodeName, log, onGap: closeGap }) } : {}),
     presenceSpec({
       node: nodeName,
       batchMs: config.PRESENCE_BATCH_MS,

@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import * as PubSub from '../src/pubsub/pubsub.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { connect, join, push, type Reply } from './support/phoenix-client.js';
+import { parseMetrics } from './support/ops.js';
 import { Changes, eventually, sleep } from './support/probe.js';
 
 let app: TestApp;
@@ -170,6 +171,42 @@ describe('chat over the stock phoenix.js client', () => {
     assert.deepEqual(deletions, [{ id: target }]);
     const older = await push(other.channel, 'load_older', { before_id: ids[55] });
     assert.deepEqual((older.response['messages'] as Message[]).map((m) => m.id), ids.slice(5, 55));
+  });
+
+  it('each join gets the room\'s history as stored, after deletes and new messages too; joins in between read it from the node', async () => {
+    const author = new Member('ivan', 'held');
+    await author.join();
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i += 1) ids.push((await author.say(`held ${i}`)).response['id'] as number);
+    await author.seenAtLeast(3);
+    const heldJoins = async () => parseMetrics(await (await fetch(`${app.httpUrl}/metrics`)).text()).get('chat_join_history_held_total') ?? 0;
+    const historyOf = async (name: string) => {
+      const reply = await new Member(name, 'held').join();
+      assert.equal(reply.status, 'ok', name);
+      return (reply.response['messages'] as Message[]).map((message) => `${message.id} ${message.body}`);
+    };
+    const page = (kept: number[]) => kept.map((i) => `${ids[i]} held ${i}`);
+    const held = await heldJoins();
+    assert.deepEqual(await historyOf('judy'), page([0, 1, 2]));
+    assert.deepEqual(await historyOf('ken'), page([0, 1, 2]));
+    assert.equal(await heldJoins(), held + 1, 'the second join read what the first left');
+
+    const deletions = new Changes();
+    let deleted = 0;
+    author.channel.on('msg_deleted', () => {
+      deleted += 1;
+      deletions.changed();
+    });
+    assert.equal((await push(author.channel, 'delete_msg', { id: ids[1] })).status, 'ok');
+    await deletions.until(() => deleted === 1, 'the delete dispatched here');
+    assert.deepEqual(await historyOf('liz'), page([0, 2]));
+    assert.deepEqual(await historyOf('mia'), page([0, 2]));
+    assert.equal(await heldJoins(), held + 2);
+
+    ids.push((await author.say('held 3')).response['id'] as number);
+    await author.seenAtLeast(4);
+    assert.deepEqual(await historyOf('nick'), page([0, 2, 3]), 'the new message is in the next join\'s history');
+    assert.equal(await heldJoins(), held + 2, 'read from the database again');
   });
 
   it('a killed session restarts; the client rejoins and has every message exactly once while the other user keeps sending', async () => {

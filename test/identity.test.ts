@@ -300,6 +300,42 @@ describe('signed tokens (AUTH_JWT_SECRET, HS256)', () => {
     }
   });
 
+  it('a user renamed in the application: later joins read its messages under the new name, history held for joins too', async () => {
+    const [asRuth, asRuthie, lobbyist] = await Promise.all([
+      sign({ sub: 'user-50', name: 'Ruth' }),
+      sign({ sub: 'user-50', name: 'Ruthie' }),
+      sign({ sub: 'user-51', name: 'Lobbyist' }),
+    ]);
+    const author = new Person(app, 'renames', {}, () => ({ token: asRuth }));
+    assert.equal((await author.join()).status, 'ok');
+    const posted = await author.say('said as Ruth');
+    assert.equal(posted.status, 'ok');
+    await eventually(() => author.seen.length === 1);
+    const authorsOf = async (): Promise<string[]> => {
+      const n = sockets.length;
+      const token = await sign({ sub: `reader-${n}`, name: `reader${n}` });
+      const reader = new Person(app, 'renames', {}, () => ({ token }));
+      const reply = await reader.join();
+      assert.equal(reply.status, 'ok');
+      reader.leave();
+      return (reply.response['messages'] as Message[]).map((message) => message.user);
+    };
+    assert.deepEqual(await authorsOf(), ['Ruth']);
+    assert.deepEqual(await authorsOf(), ['Ruth'], 'a second join, the history held on the node');
+
+    const lobby = connect(app.wsUrl, { params: () => ({ token: lobbyist }) });
+    sockets.push(lobby);
+    const renames: unknown[] = [];
+    const users = lobby.channel('users:lobby', {});
+    users.on('user_renamed', (payload) => renames.push(payload));
+    await new Promise((resolve, reject) => users.join().receive('ok', resolve).receive('error', reject));
+    const renamed = new Person(app, 'renames', {}, () => ({ token: asRuthie }));
+    assert.equal((await renamed.join()).status, 'ok');
+    await eventually(() => renames.length === 1);
+    assert.deepEqual(renames, [{ from: 'Ruth', name: 'Ruthie' }], 'the lobby is told');
+    assert.deepEqual(await authorsOf(), ['Ruthie']);
+  });
+
   it('a username in the join must be the token\'s', async () => {
     const token = await sign({ sub: 'user-7', name: 'heidi' });
     const wrong = new Person(app, 'signed', { username: 'mallory' }, () => ({ token }));

@@ -1,7 +1,7 @@
 import { optionsSchema } from '../../src/cli/loadtest/options.js';
 import { runLoadtest } from '../../src/cli/loadtest/run.js';
 import { cpuMicros } from './proc.js';
-import { seedHistory } from './scenarios.js';
+import { HISTORY_PER_ROOM, seedHistory } from './scenarios.js';
 import type { BenchServer } from './servers.js';
 import type { Row } from './table.js';
 
@@ -30,8 +30,8 @@ const ROOM_SIZE = 100;
 export async function joins(server: BenchServer, sockets: number, ramp: number, onProgress: (line: string) => void): Promise<JoinRuns> {
   const rooms = Math.max(1, Math.round(sockets / ROOM_SIZE));
   const runId = `j${Date.now().toString(36)}`;
-  // Its senders under another run id: every user measured below is new to the server.
-  await seedHistory(server, rooms, `${runId}h`, onProgress);
+  // Into the rooms measured below, by users of their own: every user measured below is new to the server.
+  await seedHistory(server, rooms, runId, onProgress, `${runId}h`);
   const run = async (): Promise<JoinFigures> => {
     const cpuStart = cpuMicros(server.pid);
     let cpuJoined = cpuStart;
@@ -42,6 +42,10 @@ export async function joins(server: BenchServer, sockets: number, ramp: number, 
       onProgress,
     });
     if (result.failures.length > 0) throw new Error(`joins: ${result.failures.join('; ')}`);
+    const history = result.sockets.joined * HISTORY_PER_ROOM;
+    if (server.stores && result.sockets.history !== history) {
+      throw new Error(`joins: the join replies held ${result.sockets.history} messages of history, not ${history}`);
+    }
     return {
       joined: result.sockets.joined,
       joinsPerSec: result.sockets.joined / Math.max(0.001, result.seconds.ramp),

@@ -29,10 +29,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Messages each room holds before a scenario's joins, so every join reads history. */
 export const HISTORY_PER_ROOM = 20;
 
-/** History first: one sender per room, signed in as `runId`'s first `rooms` users. */
-export async function seedHistory(server: BenchServer, rooms: number, runId: string, onProgress: (line: string) => void): Promise<void> {
+/** History first: one sender per room of `runId`, signed in as the first `rooms` users of `users` (by default the run's own). */
+export async function seedHistory(server: BenchServer, rooms: number, runId: string, onProgress: (line: string) => void, users = runId): Promise<void> {
   const seeded = await runLoadtest(
-    optionsSchema.parse({ url: server.httpUrl, sockets: rooms, rooms, senders: rooms, rate: 0, messages: rooms * HISTORY_PER_ROOM, ramp: 2_000, 'run-id': runId }),
+    optionsSchema.parse({ url: server.httpUrl, sockets: rooms, rooms, senders: rooms, rate: 0, messages: rooms * HISTORY_PER_ROOM, ramp: 2_000, 'run-id': runId, users }),
     { onProgress },
   );
   if (seeded.failures.length > 0) throw new Error(`seeding history: ${seeded.failures.join('; ')}`);

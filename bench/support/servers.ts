@@ -21,6 +21,8 @@ export interface BenchServer {
   readonly httpUrl: string;
   /** The uWS build it runs, as its /health names it. */
   readonly uws: string;
+  /** Keeps the messages (the chat server), so a join's reply holds the room's history; the raw baseline keeps none. */
+  readonly stores: boolean;
   stop(): Promise<void>;
 }
 
@@ -77,7 +79,7 @@ async function launch(name: string, script: string, env: Record<string, string>)
   return { child, exited, port };
 }
 
-async function startProcess(name: string, script: string, env: Record<string, string>, cleanup: () => void): Promise<ChatServer> {
+async function startProcess(name: string, script: string, env: Record<string, string>, stores: boolean, cleanup: () => void): Promise<ChatServer> {
   let running = await launch(name, script, env);
   const { port } = running;
   const httpUrl = `http://127.0.0.1:${port}`;
@@ -102,6 +104,7 @@ async function startProcess(name: string, script: string, env: Record<string, st
     },
     httpUrl,
     uws: `${build} ${version} (${binary})`,
+    stores,
     stop,
     kill: async () => {
       running.child.kill('SIGKILL');
@@ -147,12 +150,13 @@ export async function startChatServer(workers = 1): Promise<ChatServer> {
       SLOW_READER_BYTES: String(16 * 1024 * 1024),
       ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     },
+    true,
     () => rmSync(dataDir, { recursive: true, force: true }),
   );
 }
 
 /** `workers` > 1: that many raw processes on one port (raw-cluster.ts), as WORKERS=N for the chat server. */
 export async function startRawServer(workers = 1): Promise<BenchServer> {
-  if (workers === 1) return startProcess('raw uWS', 'dist/bench/support/raw-uws.js', {}, () => {});
-  return startProcess(`raw uWS, ${workers} processes`, 'dist/bench/support/raw-cluster.js', { RAW_WORKERS: String(workers), RAW_PORT: String(await freePort()) }, () => {});
+  if (workers === 1) return startProcess('raw uWS', 'dist/bench/support/raw-uws.js', {}, false, () => {});
+  return startProcess(`raw uWS, ${workers} processes`, 'dist/bench/support/raw-cluster.js', { RAW_WORKERS: String(workers), RAW_PORT: String(await freePort()) }, false, () => {});
 }

@@ -37,8 +37,12 @@ export interface SignedUser {
   readonly exp: number | undefined;
 }
 
-/** Where the list of users changes: `user_joined { name }` is broadcast here when a user first appears. */
+/**
+ * Where the list of users changes: `user_joined { name }` is broadcast here when
+ * a user first appears, `user_renamed { from, name }` when a signed user's name changes.
+ */
 export const USERS_TOPIC = 'users:lobby';
+export const USER_RENAMED = 'user_renamed';
 
 /** NAMES=open: a name its holder signed in with this recently is not taken over (other nodes may not see the holder online yet). */
 const OPEN_HOLD_MS = 5_000;
@@ -83,9 +87,12 @@ type Sql = Parameters<Repo.Job<unknown>>[0];
  */
 async function decideBrowser(sql: Sql, name: string, credential: string, mode: NamesMode): Promise<Decision | 'again'> {
   // A new name is inserted in the same statement, only when the read finds none: a new user's
-  // sign-in is one round trip too, and a returning user's still writes nothing.
+  // sign-in is one round trip too, and a returning user's still writes nothing. The insert commits
+  // without waiting for its WAL flush (`quick`): only the machine itself crashing within
+  // wal_writer_delay x 3 loses it, and then the browser signs up again with the same token, while
+  // whatever the user goes on to store (a message) waits for its own flush, this one's before it.
   const [found] = await sql`
-    WITH found AS (
+    WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)), found AS (
       SELECT id, name, token_hash, external_id IS NOT NULL AS signed,
         coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 1000}), false) AS recent,
         coalesce(held_at > now() - make_interval(secs => ${OPEN_HOLD_MS / 2000}), false) AS fresh,
@@ -94,7 +101,7 @@ async function decideBrowser(sql: Sql, name: string, credential: string, mode: N
       FROM users WHERE lower(name) = lower(${name})
     ), made AS (
       INSERT INTO users (name, token_hash, held_at)
-      SELECT ${name}, ${credential}, now() WHERE NOT EXISTS (SELECT 1 FROM found)
+      SELECT ${name}, ${credential}, now() FROM quick WHERE NOT EXISTS (SELECT 1 FROM found)
       ON CONFLICT DO NOTHING
       RETURNING id, name, token_hash, false AS signed, true AS recent, true AS fresh, false AS seen_long_ago, true AS created
     )
@@ -169,6 +176,7 @@ async function signInSigned(signed: SignedUser): Promise<Result<User, ChatError>
     if (found?.seen_long_ago === true) await touch(sql, found.id);
     let row: z.infer<typeof idName> | undefined = found;
     let created = false;
+    let renamedFrom: string | undefined;
     if (row === undefined) {
       const [inserted] = await sql`INSERT INTO users (name, external_id) VALUES (${signed.name}, ${signed.sub}) ON CONFLICT DO NOTHING RETURNING id, name`;
       created = inserted !== undefined;
@@ -182,14 +190,18 @@ async function signInSigned(signed: SignedUser): Promise<Result<User, ChatError>
           AND NOT EXISTS (SELECT 1 FROM users other WHERE lower(other.name) = lower(${signed.name}) AND other.id <> ${row.id})
         RETURNING id, name`;
       if (renamed === undefined) return 'taken' as const;
+      renamedFrom = row.name;
       row = idName.parse(renamed);
     }
-    return { ...row, created };
+    return { ...row, created, renamedFrom };
   });
   if (!result.ok) return err(fromRepo(result.error));
   if (result.value === 'taken') return err({ reason: 'username_taken' });
-  if (result.value.created) PubSub.broadcast(USERS_TOPIC, 'user_joined', { name: result.value.name });
-  return ok({ id: result.value.id, name: result.value.name, credential, ownsName: true });
+  const { id, name, created, renamedFrom } = result.value;
+  if (created) PubSub.broadcast(USERS_TOPIC, 'user_joined', { name });
+  // History read before shows the old name: nodes drop what they hold of it.
+  if (renamedFrom !== undefined) PubSub.broadcast(USERS_TOPIC, USER_RENAMED, { from: renamedFrom, name });
+  return ok({ id, name, credential, ownsName: true });
 }
 
 /**

@@ -19,7 +19,8 @@ export interface ChatMessage {
   readonly inserted_at: string;
 }
 
-const RECENT_LIMIT = 500;
+/** A first join's history: the room's newest messages, at most this many. */
+export const RECENT_LIMIT = 500;
 export const PAGE_LIMIT = 50;
 
 const toChat = (row: MessageRow): ChatMessage => ({
@@ -35,6 +36,8 @@ const rows = z.array(messageRow);
 const newMessage = z.object({ room: roomName, body: messageBody, nonce: messageNonce.optional() });
 
 export const ROOM_PREFIX = 'room:';
+/** The broadcasts after which a room's history reads differently. */
+export const HISTORY_EVENTS: ReadonlySet<string> = new Set(['new_msg', 'msg_deleted']);
 /** A room's topic: where its messages, deletes and presences are told. */
 export const roomTopic = (room: string): string => `${ROOM_PREFIX}${room}`;
 

@@ -16,9 +16,9 @@ import { SupervisorLog } from './supervisor-log.js';
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-type Tally = 'messagesIn' | 'messagesOut' | 'joins' | 'joinsShed' | 'rateLimited' | 'slowReaderDisconnects' | 'abusiveDisconnects';
+type Tally = 'messagesIn' | 'messagesOut' | 'joins' | 'joinsShed' | 'historyHeld' | 'rateLimited' | 'slowReaderDisconnects' | 'abusiveDisconnects';
 
-const tallies: Record<Tally, number> = { messagesIn: 0, messagesOut: 0, joins: 0, joinsShed: 0, rateLimited: 0, slowReaderDisconnects: 0, abusiveDisconnects: 0 };
+const tallies: Record<Tally, number> = { messagesIn: 0, messagesOut: 0, joins: 0, joinsShed: 0, historyHeld: 0, rateLimited: 0, slowReaderDisconnects: 0, abusiveDisconnects: 0 };
 const reported: Record<Tally, number> = { ...tallies };
 
 function tallyCounter(name: string, help: string, tally: Tally): void {
@@ -38,6 +38,7 @@ tallyCounter('chat_messages_in_total', 'Frames received from clients (heartbeats
 tallyCounter('chat_messages_out_total', 'Frames written to clients; a fastlane broadcast counts once per subscribed socket.', 'messagesOut');
 tallyCounter('chat_joins_total', 'Channel joins that succeeded.', 'joins');
 tallyCounter('chat_joins_shed_total', 'Room joins refused with overloaded (too many joins in progress and waiting), to be retried by the client.', 'joinsShed');
+tallyCounter('chat_join_history_held_total', 'Room joins whose history the node held from an earlier join (no query); the rest read the database.', 'historyHeld');
 tallyCounter('chat_rate_limited_pushes_total', 'Frames refused by their socket\'s budget (rate_limited), before they were decoded.', 'rateLimited');
 tallyCounter('chat_abusive_disconnects_total', 'Sockets closed with 1008 for sending past their limits after their patience ran out.', 'abusiveDisconnects');
 tallyCounter(
@@ -122,6 +123,9 @@ export const Metrics = {
   },
   joinShed(): void {
     tallies.joinsShed += 1;
+  },
+  historyHeld(): void {
+    tallies.historyHeld += 1;
   },
   rateLimited(): void {
     tallies.rateLimited += 1;

@@ -7,6 +7,7 @@ import { fieldErrors, type ChatError } from '../chat/errors.js';
 import * as Messages from '../chat/messages.js';
 import * as Typing from '../chat/typing.js';
 import { roomName } from '../chat/schemas.js';
+import { Metrics } from '../metrics/registry.js';
 import * as Presence from '../presence/presence.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
@@ -88,6 +89,11 @@ function lastSeen(frame: TextFrame): number | undefined {
  * the reply is out, the tapped ones the history did not hold follow in order,
  * and only then does the socket switch to the fastlane, all in one synchronous
  * step, so nothing is missed or doubled.
+ *
+ * History the fastlane holds (RoomHistory) is read in the same step as the tap
+ * is made, and is what has been dispatched here up to then: no query, no wait.
+ * A first join that read the database leaves its page there, if nothing was said
+ * or deleted in the room while it read.
  */
 export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: string, ctx: SessionCtx): Promise<void> {
   const room = roomName.safeParse(frame.topic.slice(Messages.ROOM_PREFIX.length));
@@ -101,7 +107,9 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const tapped: Array<{ readonly broadcast: Broadcast; readonly frame: string }> = [];
   state.conn.addTap(frame.topic, state.conn.fastlane.tap(frame.topic, (broadcast, encoded) => tapped.push({ broadcast, frame: encoded })));
   const since = lastSeen(frame);
-  const history = since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
+  const held = since === undefined ? state.conn.fastlane.history.recent(frame.topic) : state.conn.fastlane.history.since(frame.topic, since);
+  if (held !== undefined) Metrics.historyHeld();
+  const history = held !== undefined ? ok(held) : since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
   const tk = Accounts.presenceTag(user.credential);
   const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk }, state.config.maxTabs) : undefined;
   if (tracked?.ok === false && tracked.error.reason === 'too_many_metas') {
@@ -117,7 +125,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   // Every message the history holds has come by the tap now (or before it): none can come again by the fastlane.
   // Most joins read a history this node has dispatched already, and need not wait for anything.
   const newest = history.ok ? Math.max(0, ...history.value.map((message) => message.id)) : 0;
-  const dispatched = newest <= state.conn.fastlane.dispatchedThrough(frame.topic);
+  const dispatched = held !== undefined || newest <= state.conn.fastlane.dispatchedThrough(frame.topic);
   const synced = presence?.ok === true ? (dispatched ? ok(undefined) : await Messages.announced()) : undefined;
   if (!history.ok || presence === undefined || !presence.ok || synced?.ok !== true) {
     state.conn.removeTap(frame.topic);
@@ -136,13 +144,16 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   // A large room sends no diffs, so tapped ones ahead of a state predate the summary: phoenix.js would hold them
   // until the next presence_state and apply them on top of it, bringing back who has left since.
   let stateless = presence.value.event === Presence.PresenceEvent.summary;
+  let changed = false;
   for (const { broadcast, frame: encoded } of tapped) {
+    changed ||= Messages.HISTORY_EVENTS.has(broadcast.event);
     const id = broadcast.payload['id'];
     if (broadcast.event === 'new_msg' && typeof id === 'number' && id <= lastId) continue;
     if (broadcast.event === Presence.PresenceEvent.state) stateless = false;
     if (stateless && broadcast.event === Presence.PresenceEvent.diff) continue;
     frames.push(encoded);
   }
+  if (held === undefined && since === undefined && !changed) state.conn.fastlane.history.remember(frame.topic, messages);
   state.conn.joined.set({ topic: frame.topic, joinRef, room: room.data, typing: Typing.typingThrottle() });
   state.conn.sendAll(frames);
   state.conn.subscribe(frame.topic);

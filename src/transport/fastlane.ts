@@ -1,9 +1,11 @@
 import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import * as Encode from '../channel/encode.js';
 import { ANNOUNCEMENTS_TOPIC } from '../chat/announcements.js';
-import { ROOM_PREFIX } from '../chat/messages.js';
+import { USERS_TOPIC, USER_RENAMED } from '../chat/accounts.js';
+import { HISTORY_EVENTS, RECENT_LIMIT, ROOM_PREFIX, type ChatMessage } from '../chat/messages.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
+import { RoomHistory } from './room-history.js';
 
 /**
  * The fastlane, as in Phoenix: a broadcast's frame, encoded once, goes to every
@@ -14,17 +16,24 @@ import type { Broadcast } from '../pubsub/broadcast.js';
  */
 type Tap = (broadcast: Broadcast, frame: string) => void;
 
+/** Messages of history held for joins, over every room (~300 bytes each): 1,000 rooms of 50. */
+const HISTORY_CAPACITY = 50_000;
+
 export class Fastlane {
   private readonly taps = new Map<string, Set<Tap>>();
   /** Rooms this node's sockets subscribed to; one found empty by an announcement is forgotten. */
   private readonly rooms = new Set<string>();
   /** The highest message id dispatched here per room with sockets or taps here (a room's ids come in order). */
   private readonly newest = new Map<string, number>();
+  /** Rooms' newest messages as dispatched here, which a join reads instead of the database; forgotten here at each change. */
+  readonly history = new RoomHistory<ChatMessage>(RECENT_LIMIT, HISTORY_CAPACITY);
 
   constructor(private readonly app: TemplatedApp) {}
 
   /** PubSub hands over only broadcasts whose payload serializes. */
   publish(broadcast: Broadcast): void {
+    if (HISTORY_EVENTS.has(broadcast.event)) this.history.forget(broadcast.topic);
+    else if (broadcast.topic === USERS_TOPIC && broadcast.event === USER_RENAMED) this.history.clear();
     if (broadcast.topic === ANNOUNCEMENTS_TOPIC) return this.announce(broadcast);
     const started = performance.now();
     const taps = this.taps.get(broadcast.topic);

@@ -28,7 +28,8 @@ import {
 
 export interface ClientEvents {
   connected(ms: number): void;
-  joined(ms: number, rejoin: boolean): void;
+  /** `held`: the messages the reply carried (a first join's history, a rejoin's catch-up). */
+  joined(ms: number, rejoin: boolean, held: number): void;
   /** `final`: not retried (the reason is one retrying cannot fix). */
   joinFailed(reason: string, final: boolean): void;
   /** A message delivered once: by broadcast, or by a rejoin's catch-up. */
@@ -275,6 +276,6 @@ export class LeanClient {
     }
     this.everJoined = true;
     this.joined = true;
-    this.events.joined(performance.now() - this.joinSentAt, rejoin);
+    this.events.joined(performance.now() - this.joinSentAt, rejoin, ok.data.messages.length);
   }
 }

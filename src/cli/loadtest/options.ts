@@ -42,6 +42,7 @@ export const optionsSchema = z
     'kill-sessions': rate('kill-sessions', 10_000).default(0),
     announce: count('announce', 0, 10).default(0),
     'run-id': z.string().regex(/^[a-z0-9]{1,12}$/, '--run-id must be 1 to 12 of a-z 0-9').optional(),
+    users: z.string().regex(/^[a-z0-9]{1,12}$/, '--users must be 1 to 12 of a-z 0-9').optional(),
     messages: count('messages', 1, 10_000_000).optional(),
     workers: count('workers', 1, 64).optional(),
     json: z.string().min(1, '--json needs a file name').optional(),
@@ -84,6 +85,9 @@ unique id): nothing lost, nothing twice.
   --run-id ID          rooms of an earlier run with this id (room:ltID-n),
                        whose messages are then the joins' history
                                                        [a new one]
+  --users ID           users named ltIDu<n> (ltIDu0 ...): another ID
+                       than the rooms' makes every user new to them
+                                                       [the run id]
   --workers W          client processes (default: one per 10,000
                        sockets; each stays under its open-files limit)
   --body-bytes B       size of each message body                     [100]

@@ -13,6 +13,8 @@ const planSchema = z.object({
   worker: n,
   workers: z.number().int().positive(),
   runId: z.string(),
+  /** Names users lt<usersId>u<n>, each with a token of that id: the run id unless asked otherwise. */
+  usersId: z.string(),
   wsUrl: z.string(),
   /** Global socket indices of this worker: worker, worker + workers, ... below sockets. */
   sockets: n,
@@ -43,6 +45,8 @@ const progressSchema = z.object({
   connected: n,
   joined: n,
   joinFailures: n,
+  /** Messages the first joins' replies held: the rooms' history. */
+  history: n,
   /** Sockets whose first join is answered or whose connection failed: the ramp is over when all are. */
   settled: n,
   sent: n,

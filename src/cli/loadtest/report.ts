@@ -20,7 +20,8 @@ interface Quantiles {
 }
 
 export interface LoadtestResult {
-  readonly sockets: { readonly requested: number; readonly joined: number; readonly joinFailures: number };
+  /** `history`: messages the first joins' replies held, over all sockets. */
+  readonly sockets: { readonly requested: number; readonly joined: number; readonly joinFailures: number; readonly history: number };
   readonly connectMs: Quantiles;
   readonly joinMs: Quantiles;
   readonly messages: {
@@ -108,6 +109,7 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
   const sent: WorkerReport['sentMessages'] = {};
   let joined = 0;
   let joinFailures = 0;
+  let history = 0;
   let doubled = 0;
   let skipped = 0;
   let phxErrors = 0;
@@ -138,6 +140,7 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
     Object.assign(sent, report.sentMessages);
     joined += Object.values(report.members).reduce((a, b) => a + b, 0);
     joinFailures += report.progress.joinFailures;
+    history += report.progress.history;
     doubled += report.progress.doubled;
     skipped += report.progress.skipped;
     phxErrors += report.progress.restarts;
@@ -182,7 +185,7 @@ export function summarize(reports: readonly WorkerReport[], facts: RunFacts): Lo
   if (announceDoubled > 0) failures.push(`${announceDoubled} announcement deliveries doubled`);
   const sentCount = Object.keys(sent).length;
   return {
-    sockets: { requested: facts.requested, joined, joinFailures },
+    sockets: { requested: facts.requested, joined, joinFailures, history },
     connectMs: quantiles(connect),
     joinMs: quantiles(join),
     messages: { sent: sentCount, accepted, refused, refusedReasons, unanswered, unansweredDelivered, skipped, expectedDeliveries: expected, delivered, lost, doubled },
@@ -222,6 +225,7 @@ export function formatTable(result: LoadtestResult): string {
     ['sockets joined', `${int(result.sockets.joined)} of ${int(result.sockets.requested)}${result.sockets.joinFailures > 0 ? ` (${int(result.sockets.joinFailures)} join errors)` : ''}`],
     ['connect ms p50 / p99', `${ms(result.connectMs.p50)} / ${ms(result.connectMs.p99)}`],
     ['join ms p50 / p99', `${ms(result.joinMs.p50)} / ${ms(result.joinMs.p99)}`],
+    ['history in the join replies', `${int(result.sockets.history)} messages`],
     ['messages sent', int(m.sent)],
     ['  accepted (stored)', `${int(m.accepted)}  (${int(result.acceptedPerSec)}/s)`],
     ['  refused', m.refused === 0 ? '0' : `${int(m.refused)} ${JSON.stringify(m.refusedReasons)}`],

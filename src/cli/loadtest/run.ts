@@ -138,6 +138,7 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
         worker: i,
         workers: layout.workers,
         runId,
+        usersId: options.users ?? runId,
         wsUrl,
         sockets: options.sockets,
         rooms: options.rooms,

@@ -31,6 +31,7 @@ const progress: Progress = {
   connected: 0,
   joined: 0,
   joinFailures: 0,
+  history: 0,
   settled: 0,
   sent: 0,
   accepted: 0,
@@ -140,9 +141,12 @@ function events(index: number, client: () => LeanClient): ClientEvents {
     connected: (ms) => {
       if (!settled) connectMs.record(ms);
     },
-    joined: (ms, rejoin) => {
+    joined: (ms, rejoin, held) => {
       if (rejoin) progress.rejoins += 1;
-      else joinMs.record(ms);
+      else {
+        joinMs.record(ms);
+        progress.history += held;
+      }
       if (droppedAt !== undefined) {
         const now = nowMicros();
         recoveryMs.record((now - droppedAt) / 1_000);
@@ -213,7 +217,7 @@ function events(index: number, client: () => LeanClient): ClientEvents {
 
 function open(p: Plan): void {
   const ws = new URL(p.wsUrl);
-  const token = `loadtest${p.runId}token`.padEnd(16, '0');
+  const token = `loadtest${p.usersId}token`.padEnd(16, '0');
   let index = p.worker;
   const started = performance.now();
   const ramp = setInterval(() => {
@@ -227,7 +231,7 @@ function open(p: Plan): void {
         {
           url: ws.toString(),
           topic: roomTopic(p.runId, roomOf(i, p.rooms)),
-          username: `lt${p.runId}u${i}`,
+          username: `lt${p.usersId}u${i}`,
           token,
           reconnect: true,
           pushTimeoutMs: p.pushTimeoutMs,
