@@ -6,7 +6,8 @@ import { forgetAllHistory, RoomHistory } from '../src/transport/room-history.js'
 /**
  * The history a node holds for joins (src/transport/room-history.ts), driven as
  * the fastlane and the joins drive it, against a model of the messages table:
- * whatever it answers is what the database would have answered.
+ * whatever it answers is what the database would have answered, however many
+ * messages were said and deleted after the page it started from.
  */
 
 type Message = { readonly id: number };
@@ -52,16 +53,19 @@ describe('room history held for joins', () => {
           const live = table.get(step.room) ?? [];
           table.set(step.room, live);
           switch (step.kind) {
-            case 'say':
-              live.push({ id: nextId++ });
+            case 'say': {
+              const message = { id: nextId++ };
+              live.push(message);
               // The fastlane dispatching its new_msg.
-              history.forget(topic(step.room));
+              history.said(topic(step.room), message);
               break;
-            case 'delete':
+            }
+            case 'delete': {
               if (live.length === 0) break;
-              live.splice(step.pick % live.length, 1);
-              history.forget(topic(step.room));
+              const [gone] = live.splice(step.pick % live.length, 1);
+              if (gone !== undefined) history.deleted(topic(step.room), gone.id);
               break;
+            }
             case 'fill':
               history.remember(topic(step.room), newest(live, limit));
               break;
@@ -100,7 +104,8 @@ describe('room history held for joins', () => {
     history.remember('room:busy', [{ id: 7 }, { id: 8 }, { id: 10 }]);
     assert.deepEqual(history.since('room:busy', 7), [{ id: 8 }, { id: 10 }]);
     assert.deepEqual(history.since('room:busy', 10), []);
-    assert.equal(history.since('room:busy', 6), undefined, 'message 6 or older ones may exist and are not held');
+    assert.deepEqual(history.since('room:busy', 6), [{ id: 7 }, { id: 8 }, { id: 10 }], 'a live 9 would be in the page');
+    assert.equal(history.since('room:busy', 5), undefined, 'message 6 may exist and is not held');
     assert.equal(history.recent('room:other'), undefined);
   });
 
@@ -113,6 +118,20 @@ describe('room history held for joins', () => {
     assert.equal(history.recent('room:b'), undefined, 'b was read least recently');
     assert.deepEqual(history.recent('room:a'), [{ id: 1 }, { id: 2 }]);
     assert.deepEqual(history.size, { rooms: 2, messages: 4 });
+  });
+
+  it('kept up to date: a page of 3 slides with each message; after a delete it still answers catch-ups, not the page', () => {
+    const history = new RoomHistory<Message>(3, 100);
+    history.remember('room:a', [{ id: 1 }, { id: 2 }, { id: 3 }]);
+    history.said('room:a', { id: 5 });
+    assert.deepEqual(history.recent('room:a'), [{ id: 2 }, { id: 3 }, { id: 5 }]);
+    assert.deepEqual(history.since('room:a', 1), [{ id: 2 }, { id: 3 }, { id: 5 }]);
+    assert.equal(history.since('room:a', 0), undefined, 'message 1 slid out');
+    history.deleted('room:a', 3);
+    assert.equal(history.recent('room:a'), undefined, 'the page now begins with message 1, not held');
+    assert.deepEqual(history.since('room:a', 2), [{ id: 5 }]);
+    history.said('room:a', { id: 4 });
+    assert.equal(history.holds('room:a'), false, 'out of order: a broadcast was missed, so the room is read again');
   });
 
   it('a gap anywhere drops what every instance holds', () => {

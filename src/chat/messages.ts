@@ -38,6 +38,23 @@ const newMessage = z.object({ room: roomName, body: messageBody, nonce: messageN
 export const ROOM_PREFIX = 'room:';
 /** The broadcasts after which a room's history reads differently. */
 export const HISTORY_EVENTS: ReadonlySet<string> = new Set(['new_msg', 'msg_deleted']);
+
+const announcedPayload = z.object({ id: z.number().int().positive(), user: z.string(), body: z.string(), inserted_at: z.string() });
+const deletion = z.object({ id: z.number().int().positive() });
+
+/** What a room's `new_msg` broadcast announced, as its history lists it; undefined if the payload is not one. */
+export function announcedMessage(topic: string, payload: Readonly<Record<string, unknown>>): ChatMessage | undefined {
+  const parsed = announcedPayload.safeParse(payload);
+  if (!parsed.success || !topic.startsWith(ROOM_PREFIX)) return undefined;
+  const { id, user, body, inserted_at } = parsed.data;
+  return { id, room: topic.slice(ROOM_PREFIX.length), user, body, inserted_at };
+}
+
+/** The message a `msg_deleted` broadcast names; undefined if the payload is not one. */
+export function deletedId(payload: Readonly<Record<string, unknown>>): number | undefined {
+  const parsed = deletion.safeParse(payload);
+  return parsed.success ? parsed.data.id : undefined;
+}
 /** A room's topic: where its messages, deletes and presences are told. */
 export const roomTopic = (room: string): string => `${ROOM_PREFIX}${room}`;
 

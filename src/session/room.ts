@@ -77,6 +77,31 @@ async function signIn(state: SessionState, frame: TextFrame, joinRef: string, ct
   return user;
 }
 
+/** A join's history, and the room's newest page if it read one (which it may leave for the next joins). */
+interface Read {
+  readonly history: Result<readonly Messages.ChatMessage[], ChatError>;
+  readonly held: boolean;
+  readonly page: readonly Messages.ChatMessage[] | undefined;
+}
+
+/**
+ * History held by the node (read in the same step as the join's tap is made),
+ * or the room's newest page from the database; a rejoin takes its catch-up
+ * from that page when the page reaches back to its last_seen_id, and reads its
+ * own only when it does not.
+ */
+async function readHistory(state: SessionState, topic: string, room: string, since: number | undefined): Promise<Read> {
+  const { history } = state.conn.fastlane;
+  const held = since === undefined ? history.recent(topic) : history.since(topic, since);
+  if (held !== undefined) return { history: ok(held), held: true, page: undefined };
+  const page = await Messages.recent(room);
+  if (!page.ok || since === undefined) return { history: page, held: false, page: page.ok ? page.value : undefined };
+  const oldest = page.value[0]?.id ?? 0;
+  const reaches = page.value.length < Messages.RECENT_LIMIT || oldest - 1 <= since;
+  const caughtUp = reaches ? ok(page.value.filter((message) => message.id > since)) : await Messages.since(room, since);
+  return { history: caughtUp, held: false, page: page.value };
+}
+
 function lastSeen(frame: TextFrame): number | undefined {
   const parsed = signedRoomJoin.shape.last_seen_id.safeParse(frame.payload['last_seen_id']);
   return parsed.success && parsed.data !== null ? parsed.data : undefined;
@@ -107,9 +132,9 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const tapped: Array<{ readonly broadcast: Broadcast; readonly frame: string }> = [];
   state.conn.addTap(frame.topic, state.conn.fastlane.tap(frame.topic, (broadcast, encoded) => tapped.push({ broadcast, frame: encoded })));
   const since = lastSeen(frame);
-  const held = since === undefined ? state.conn.fastlane.history.recent(frame.topic) : state.conn.fastlane.history.since(frame.topic, since);
-  if (held !== undefined) Metrics.historyHeld();
-  const history = held !== undefined ? ok(held) : since === undefined ? await Messages.recent(room.data) : await Messages.since(room.data, since);
+  const read = await readHistory(state, frame.topic, room.data, since);
+  if (read.held) Metrics.historyHeld();
+  const { history } = read;
   const tk = Accounts.presenceTag(user.credential);
   const tracked = history.ok ? await Presence.track(ctx.self, frame.topic, user.name, { online_at: Date.now(), tk }, state.config.maxTabs) : undefined;
   if (tracked?.ok === false && tracked.error.reason === 'too_many_metas') {
@@ -124,8 +149,9 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
   const presence = tracked?.ok === true ? await Presence.joinState(frame.topic) : undefined;
   // Every message the history holds has come by the tap now (or before it): none can come again by the fastlane.
   // Most joins read a history this node has dispatched already, and need not wait for anything.
-  const newest = history.ok ? Math.max(0, ...history.value.map((message) => message.id)) : 0;
-  const dispatched = held !== undefined || newest <= state.conn.fastlane.dispatchedThrough(frame.topic);
+  // The page read, if any: what the join leaves for the next ones must have been dispatched here too.
+  const newest = Math.max(0, ...(read.page ?? (history.ok ? history.value : [])).map((message) => message.id));
+  const dispatched = read.held || newest <= state.conn.fastlane.dispatchedThrough(frame.topic);
   const synced = presence?.ok === true ? (dispatched ? ok(undefined) : await Messages.announced()) : undefined;
   if (!history.ok || presence === undefined || !presence.ok || synced?.ok !== true) {
     state.conn.removeTap(frame.topic);
@@ -153,7 +179,7 @@ export async function joinRoom(state: SessionState, frame: TextFrame, joinRef: s
     if (stateless && broadcast.event === Presence.PresenceEvent.diff) continue;
     frames.push(encoded);
   }
-  if (held === undefined && since === undefined && !changed) state.conn.fastlane.history.remember(frame.topic, messages);
+  if (read.page !== undefined && !changed) state.conn.fastlane.history.remember(frame.topic, read.page);
   state.conn.joined.set({ topic: frame.topic, joinRef, room: room.data, typing: Typing.typingThrottle() });
   state.conn.sendAll(frames);
   state.conn.subscribe(frame.topic);

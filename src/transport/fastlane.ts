@@ -2,7 +2,7 @@ import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import * as Encode from '../channel/encode.js';
 import { ANNOUNCEMENTS_TOPIC } from '../chat/announcements.js';
 import { USERS_TOPIC, USER_RENAMED } from '../chat/accounts.js';
-import { HISTORY_EVENTS, RECENT_LIMIT, ROOM_PREFIX, type ChatMessage } from '../chat/messages.js';
+import { announcedMessage, deletedId, RECENT_LIMIT, ROOM_PREFIX, type ChatMessage } from '../chat/messages.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import { RoomHistory } from './room-history.js';
@@ -25,15 +25,14 @@ export class Fastlane {
   private readonly rooms = new Set<string>();
   /** The highest message id dispatched here per room with sockets or taps here (a room's ids come in order). */
   private readonly newest = new Map<string, number>();
-  /** Rooms' newest messages as dispatched here, which a join reads instead of the database; forgotten here at each change. */
+  /** Rooms' newest messages as dispatched here, which a join reads instead of the database; kept up to date here. */
   readonly history = new RoomHistory<ChatMessage>(RECENT_LIMIT, HISTORY_CAPACITY);
 
   constructor(private readonly app: TemplatedApp) {}
 
   /** PubSub hands over only broadcasts whose payload serializes. */
   publish(broadcast: Broadcast): void {
-    if (HISTORY_EVENTS.has(broadcast.event)) this.history.forget(broadcast.topic);
-    else if (broadcast.topic === USERS_TOPIC && broadcast.event === USER_RENAMED) this.history.clear();
+    this.keepHistory(broadcast);
     if (broadcast.topic === ANNOUNCEMENTS_TOPIC) return this.announce(broadcast);
     const started = performance.now();
     const taps = this.taps.get(broadcast.topic);
@@ -61,6 +60,17 @@ export class Fastlane {
    */
   dispatchedThrough(topic: string): number {
     return this.newest.get(topic) ?? 0;
+  }
+
+  /** Before anyone is sent the broadcast: a join that reads the history after it must find it there. */
+  private keepHistory({ topic, event, payload }: Broadcast): void {
+    if (topic === USERS_TOPIC && event === USER_RENAMED) return this.history.clear();
+    if ((event !== 'new_msg' && event !== 'msg_deleted') || !this.history.holds(topic)) return;
+    const message = event === 'new_msg' ? announcedMessage(topic, payload) : undefined;
+    const deleted = event === 'msg_deleted' ? deletedId(payload) : undefined;
+    if (message !== undefined) this.history.said(topic, message);
+    else if (deleted !== undefined) this.history.deleted(topic, deleted);
+    else this.history.forget(topic);
   }
 
   private note(broadcast: Broadcast, listened: boolean): void {

@@ -1,21 +1,24 @@
 /**
  * The newest messages of rooms, as this node has dispatched them, so that a
  * join reads its history here instead of from the database: in a room of 100
- * filling up, every member's join would otherwise read the same page.
+ * filling up, or coming back after a restart, every member's join would
+ * otherwise read the same page.
  *
- * An entry is what a join read from the database at a point where it knew that
- * page to be exactly what this node had dispatched (nothing said or deleted in
- * the room since it started reading, and all it read already dispatched here).
- * From then on the fastlane forgets the room at the first `new_msg` or
- * `msg_deleted` it dispatches there, so an entry is never behind the room; the
- * next join reads the database again and puts back a fresh page.
+ * An entry starts as what a join read from the database at a point where it
+ * knew that page to be exactly what this node had dispatched (nothing said or
+ * deleted in the room since it started reading, and all it read already
+ * dispatched here). From then on the fastlane tells it every `new_msg` and
+ * `msg_deleted` it dispatches there, in the room's id order, so the entry is
+ * never behind the room.
  *
- * Pure: the fastlane and the join tell it what happened. No actors, no I/O.
+ * Pure: the fastlane and the joins tell it what happened. No actors, no I/O.
  */
 
 interface Entry<M> {
-  /** Oldest first: the room's newest `limit` live messages, or all of them if fewer. */
-  readonly messages: readonly M[];
+  /** Oldest first, at most `limit`. */
+  messages: M[];
+  /** Every live message of the room with a higher id is held (0: the whole room is). */
+  floor: number;
 }
 
 /**
@@ -43,40 +46,70 @@ export class RoomHistory<M extends { readonly id: number }> {
     private readonly capacity: number,
   ) {}
 
+  holds(topic: string): boolean {
+    return this.entry(topic) !== undefined;
+  }
+
   /** The room's newest `limit` messages, oldest first; undefined when this node does not know them. */
   recent(topic: string): readonly M[] | undefined {
-    return this.use(topic)?.messages;
+    const entry = this.use(topic);
+    if (entry === undefined) return undefined;
+    // Fewer than a page after deletes: older ones, not held, belong in it.
+    if (entry.floor !== 0 && entry.messages.length < this.limit) return undefined;
+    return entry.messages;
   }
 
   /**
-   * The messages after `afterId`, oldest first (a rejoin's catch-up); undefined
-   * when some of them may be older than what is held.
+   * The messages after `afterId`, oldest first (a rejoin's catch-up), the newest
+   * `limit` of them; undefined when some of them may be older than what is held.
    */
   since(topic: string, afterId: number): readonly M[] | undefined {
     const entry = this.use(topic);
-    if (entry === undefined) return undefined;
-    const { messages } = entry;
-    const whole = messages.length < this.limit;
-    // A held message at or before afterId: every one after it is held too.
-    if (!whole && (messages[0]?.id ?? Number.POSITIVE_INFINITY) > afterId) return undefined;
-    return messages.filter((message) => message.id > afterId);
+    if (entry === undefined || afterId < entry.floor) return undefined;
+    return entry.messages.filter((message) => message.id > afterId);
   }
 
-  /** What a first join read, at the point it knew it to be the room as dispatched here (see the file's head). */
-  remember(topic: string, messages: readonly M[]): void {
+  /**
+   * What a join read as the room's newest `limit` messages, at a point where
+   * it knew them to be the room as dispatched here (see the file's head).
+   */
+  remember(topic: string, page: readonly M[]): void {
     this.sync();
-    if (messages.length > this.limit || messages.length > this.capacity) return;
+    if (page.length > this.limit || page.length > this.capacity) return;
     this.forget(topic);
-    this.rooms.set(topic, { messages });
-    this.held += messages.length;
-    for (const [oldest, entry] of this.rooms) {
-      if (this.held <= this.capacity) break;
-      this.rooms.delete(oldest);
-      this.held -= entry.messages.length;
-    }
+    const floor = page.length < this.limit ? 0 : (page[0]?.id ?? 1) - 1;
+    this.rooms.set(topic, { messages: [...page], floor });
+    this.held += page.length;
+    this.shed();
   }
 
-  /** Something was said or deleted in the room: what is held of it is behind. */
+  /** A message dispatched here, the room's newest. */
+  said(topic: string, message: M): void {
+    const entry = this.entry(topic);
+    if (entry === undefined) return;
+    const last = entry.messages.at(-1);
+    // Out of order would mean a broadcast this node did not see: start again from the database.
+    if (last !== undefined && message.id <= last.id) return this.forget(topic);
+    entry.messages.push(message);
+    this.held += 1;
+    if (entry.messages.length > this.limit) {
+      const dropped = entry.messages.shift();
+      this.held -= 1;
+      entry.floor = dropped?.id ?? entry.floor;
+    }
+    this.shed();
+  }
+
+  /** A message deleted (its msg_deleted dispatched here). */
+  deleted(topic: string, id: number): void {
+    const entry = this.entry(topic);
+    const at = entry?.messages.findIndex((message) => message.id === id) ?? -1;
+    if (entry === undefined || at === -1) return;
+    entry.messages.splice(at, 1);
+    this.held -= 1;
+  }
+
+  /** What is held of the room can no longer be trusted. */
   forget(topic: string): void {
     const entry = this.rooms.get(topic);
     if (entry === undefined) return;
@@ -95,14 +128,27 @@ export class RoomHistory<M extends { readonly id: number }> {
     return { rooms: this.rooms.size, messages: this.held };
   }
 
-  private use(topic: string): Entry<M> | undefined {
+  private entry(topic: string): Entry<M> | undefined {
     this.sync();
-    const entry = this.rooms.get(topic);
+    return this.rooms.get(topic);
+  }
+
+  private use(topic: string): Entry<M> | undefined {
+    const entry = this.entry(topic);
     if (entry === undefined) return undefined;
     // Most recently used last.
     this.rooms.delete(topic);
     this.rooms.set(topic, entry);
     return entry;
+  }
+
+  /** Least recently used rooms go until the rest fit. */
+  private shed(): void {
+    for (const [oldest, entry] of this.rooms) {
+      if (this.held <= this.capacity) return;
+      this.rooms.delete(oldest);
+      this.held -= entry.messages.length;
+    }
   }
 
   private sync(): void {
