@@ -2,7 +2,7 @@ import type { TemplatedApp } from '@btc-vision/uwebsockets.js';
 import * as Encode from '../channel/encode.js';
 import { ANNOUNCEMENTS_TOPIC } from '../chat/announcements.js';
 import { USERS_TOPIC, USER_RENAMED } from '../chat/accounts.js';
-import { announcedMessage, deletedId, RECENT_LIMIT, ROOM_PREFIX, type ChatMessage } from '../chat/messages.js';
+import { announcedMessage, deletedId, HISTORY_EVENTS, RECENT_LIMIT, ROOM_PREFIX, type ChatMessage } from '../chat/messages.js';
 import { Metrics } from '../metrics/registry.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import { RoomHistory } from './room-history.js';
@@ -65,7 +65,7 @@ export class Fastlane {
   /** Before anyone is sent the broadcast: a join that reads the history after it must find it there. */
   private keepHistory({ topic, event, payload }: Broadcast): void {
     if (topic === USERS_TOPIC && event === USER_RENAMED) return this.history.clear();
-    if ((event !== 'new_msg' && event !== 'msg_deleted') || !this.history.holds(topic)) return;
+    if (!HISTORY_EVENTS.has(event) || !this.history.holds(topic)) return;
     const message = event === 'new_msg' ? announcedMessage(topic, payload) : undefined;
     const deleted = event === 'msg_deleted' ? deletedId(payload) : undefined;
     if (message !== undefined) this.history.said(topic, message);

@@ -49,6 +49,12 @@ export function createLanding({ room = DEFAULT_ROOM, failure = null } = {}) {
     }
     renderPeople();
   });
+  // A user an application signed in, renamed there.
+  channel.on('user_renamed', ({ from, name }) => {
+    if (typeof from !== 'string' || typeof name !== 'string' || !users.delete(from)) return;
+    users.add(name);
+    renderPeople();
+  });
   // Past the server's PRESENCE_FULL_LIMIT online, the lobby sends a count (presence_summary) instead of everyone.
   let onlineCount = null;
   presence.onSync(() => {
