@@ -91,6 +91,23 @@ describe('npm run loadtest against the real server', () => {
     assert.match(run.stdout, /announcements made \/ expected +2 \/ 1,000/);
     assert.deepEqual(result.failures, []);
   });
+
+  it('--run-id joins an earlier run\'s rooms, whose messages are the history; --users makes the users new to them', async () => {
+    const seed = join(dir, 'seed.json');
+    const seeded = await cli(['--url', server.url, '--sockets', '4', '--rooms', '2', '--senders', '2', '--rate', '0', '--messages', '10', '--ramp', '100', '--run-id', 'hist1', '--json', seed]);
+    assert.equal(seeded.code, 0, `stdout:\n${seeded.stdout}\nstderr:\n${seeded.stderr}`);
+    const seedResult = z.object({ result: z.object({ messages: z.object({ accepted: z.number() }) }) });
+    assert.equal(seedResult.parse(JSON.parse(readFileSync(seed, 'utf8'))).result.messages.accepted, 10);
+    const json = join(dir, 'history.json');
+    const run = await cli(['--url', server.url, '--sockets', '6', '--rooms', '2', '--senders', '0', '--duration', '0', '--ramp', '100', '--run-id', 'hist1', '--users', 'hist2', '--json', json]);
+    assert.equal(run.code, 0, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+    const { result } = z.object({ result: z.object({ sockets: z.object({ joined: z.number(), history: z.number() }) }) }).parse(JSON.parse(readFileSync(json, 'utf8')));
+    assert.equal(result.sockets.joined, 6);
+    assert.equal(result.sockets.history, 6 * 5, 'each of the 6 joins got its room\'s 5 messages');
+    assert.match(run.stdout, /history in the join replies +30 messages/);
+    const users = await db.sql`SELECT name FROM users WHERE name LIKE 'lthist2u%' ORDER BY name`;
+    assert.deepEqual(users.map((row) => row['name']), ['lthist2u0', 'lthist2u1', 'lthist2u2', 'lthist2u3', 'lthist2u4', 'lthist2u5'], 'new users');
+  });
 });
 
 describe('loadtest options', () => {
@@ -106,7 +123,7 @@ describe('loadtest options', () => {
 
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
-    for (const option of ['--url', '--sockets', '--rooms', '--senders', '--rate', '--duration', '--ramp', '--kill-sessions', '--announce', '--run-id', '--json']) {
+    for (const option of ['--url', '--sockets', '--rooms', '--senders', '--rate', '--duration', '--ramp', '--kill-sessions', '--announce', '--run-id', '--users', '--json']) {
       assert.ok(help.stdout.includes(option), `--help explains ${option}`);
     }
   });
@@ -133,6 +150,7 @@ describe('loadtest options', () => {
       [['stray'], /unexpected argument 'stray'/],
       [['--url', 'http://example.com'], /--url must be on this machine/],
       [['--run-id', 'Bad Id'], /--run-id must be 1 to 12 of a-z 0-9/],
+      [['--users', 'Bad Id'], /--users must be 1 to 12 of a-z 0-9/],
       [['--announce', '11'], /--announce must be at most 10/],
     ];
     for (const [argv, message] of cases) {
