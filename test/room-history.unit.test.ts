@@ -134,6 +134,15 @@ describe('room history held for joins', () => {
     assert.equal(history.holds('room:a'), false, 'out of order: a broadcast was missed, so the room is read again');
   });
 
+  it('a delete of a message newer than all held drops the room: its new_msg, still on its way, must not come in after it', () => {
+    const history = new RoomHistory<Message>(3, 100);
+    history.remember('room:a', [{ id: 1 }]);
+    history.deleted('room:a', 0);
+    assert.deepEqual(history.recent('room:a'), [{ id: 1 }], 'an older id that is not held changes nothing');
+    history.deleted('room:a', 2);
+    assert.equal(history.holds('room:a'), false);
+  });
+
   it('a gap anywhere drops what every instance holds', () => {
     const one = new RoomHistory<Message>(5, 10);
     const two = new RoomHistory<Message>(5, 10);

@@ -103,10 +103,15 @@ export class RoomHistory<M extends { readonly id: number }> {
   /** A message deleted (its msg_deleted dispatched here). */
   deleted(topic: string, id: number): void {
     const entry = this.entry(topic);
-    const at = entry?.messages.findIndex((message) => message.id === id) ?? -1;
-    if (entry === undefined || at === -1) return;
-    entry.messages.splice(at, 1);
-    this.held -= 1;
+    if (entry === undefined) return;
+    const at = entry.messages.findIndex((message) => message.id === id);
+    if (at !== -1) {
+      entry.messages.splice(at, 1);
+      this.held -= 1;
+      return;
+    }
+    // Newer than all held (its new_msg, from another node, not here yet): it would come in after its deletion.
+    if (id > (entry.messages.at(-1)?.id ?? entry.floor)) this.forget(topic);
   }
 
   /** What is held of the room can no longer be trusted. */
