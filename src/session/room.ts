@@ -11,6 +11,7 @@ import { Metrics } from '../metrics/registry.js';
 import * as Presence from '../presence/presence.js';
 import type { Broadcast } from '../pubsub/broadcast.js';
 import * as PubSub from '../pubsub/pubsub.js';
+import { pageFloor } from '../transport/room-history.js';
 import { deleteMsg, loadAround, loadOlder, roomJoin, signedRoomJoin, USER_SOCKETS_PREFIX } from './params.js';
 import { alive, joinReply, replyError, replyOk, type Channel, type SessionCtx, type SessionState } from './state.js';
 
@@ -96,8 +97,7 @@ async function readHistory(state: SessionState, topic: string, room: string, sin
   if (held !== undefined) return { history: ok(held), held: true, page: undefined };
   const page = await Messages.recent(room);
   if (!page.ok || since === undefined) return { history: page, held: false, page: page.ok ? page.value : undefined };
-  const oldest = page.value[0]?.id ?? 0;
-  const reaches = page.value.length < Messages.RECENT_LIMIT || oldest - 1 <= since;
+  const reaches = since >= pageFloor(page.value, Messages.RECENT_LIMIT);
   const caughtUp = reaches ? ok(page.value.filter((message) => message.id > since)) : await Messages.since(room, since);
   return { history: caughtUp, held: false, page: page.value };
 }

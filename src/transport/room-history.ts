@@ -31,6 +31,14 @@ export function forgetAllHistory(): void {
   era += 1;
 }
 
+/**
+ * A room's newest `limit` live messages, oldest first, hold every live message
+ * above this id (0: the whole room, when there are fewer than `limit`).
+ */
+export function pageFloor(page: readonly { readonly id: number }[], limit: number): number {
+  return page.length < limit ? 0 : (page[0]?.id ?? 1) - 1;
+}
+
 export class RoomHistory<M extends { readonly id: number }> {
   /** In order of use, the least recently used first: the one dropped when over capacity. */
   private readonly rooms = new Map<string, Entry<M>>();
@@ -77,8 +85,7 @@ export class RoomHistory<M extends { readonly id: number }> {
     this.sync();
     if (page.length > this.limit || page.length > this.capacity) return;
     this.forget(topic);
-    const floor = page.length < this.limit ? 0 : (page[0]?.id ?? 1) - 1;
-    this.rooms.set(topic, { messages: [...page], floor });
+    this.rooms.set(topic, { messages: [...page], floor: pageFloor(page, this.limit) });
     this.held += page.length;
     this.shed();
   }
