@@ -39,8 +39,8 @@ export const ROOM_PREFIX = 'room:';
 /** The broadcasts after which a room's history reads differently. */
 export const HISTORY_EVENTS: ReadonlySet<string> = new Set(['new_msg', 'msg_deleted']);
 
-const announcedPayload = z.object({ id: z.number().int().positive(), user: z.string(), body: z.string(), inserted_at: z.string() });
-const deletion = z.object({ id: z.number().int().positive() });
+const announcedPayload = z.object({ id: messageId, user: z.string(), body: z.string(), inserted_at: z.string() });
+const deletion = z.object({ id: messageId });
 
 /** What a room's `new_msg` broadcast announced, as its history lists it; undefined if the payload is not one. */
 export function announcedMessage(topic: string, payload: Readonly<Record<string, unknown>>): ChatMessage | undefined {

@@ -156,10 +156,9 @@ export class RoomHistory<M extends { readonly id: number }> {
 
   /** Least recently used rooms go until the rest fit. */
   private shed(): void {
-    for (const [oldest, entry] of this.rooms) {
+    for (const oldest of this.rooms.keys()) {
       if (this.held <= this.capacity) return;
-      this.rooms.delete(oldest);
-      this.held -= entry.messages.length;
+      this.forget(oldest);
     }
   }
 
