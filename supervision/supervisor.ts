@@ -309,12 +309,13 @@ async function handleCall(message: Call, _from: From, state: State, ctx: SupCtx)
         })),
       };
     case 'count_children': {
-      const all = [...state.children.values()];
-      const supervisors = all.filter((child) => child.spec.type === 'supervisor').length;
+      // Counted in place: the sessions supervisor holds every socket's child and is asked each second.
+      let supervisors = 0;
+      for (const child of state.children.values()) if (child.spec.type === 'supervisor') supervisors += 1;
       const counts: ChildCounts = {
-        specs: all.length,
+        specs: state.children.size,
         active: state.byPid.size,
-        workers: all.length - supervisors,
+        workers: state.children.size - supervisors,
         supervisors,
       };
       return { state, reply: counts };

@@ -130,6 +130,7 @@ export class RoomsDirectory {
 
   /** Past `retain` empty rooms, the least recently active go (never a listed one); amortised: down to 90% at once. */
   private forget(): void {
+    if (this.rooms.size <= this.retain) return;
     const empty = [...this.rooms].filter(([name, view]) => view.online === 0 && !this.shown.has(name));
     if (empty.length <= this.retain) return;
     empty.sort(([, a], [, b]) => (b.lastActiveAt ?? -1) - (a.lastActiveAt ?? -1));

@@ -20,8 +20,9 @@ export interface NewMessage {
 }
 
 const bigintId = z.union([z.string(), z.number()]).transform(Number);
-const ids = z.array(z.object({ id: bigintId }));
-const insertedRow = z.object({ id: bigintId, inserted_at: z.date() });
+// Made once: zod compiles an object schema's parser on its first use, per schema.
+const batchRows = z.array(z.object({ n: bigintId, id: bigintId.nullable(), inserted_at: z.date().nullable() }));
+const repeatedRows = z.array(storedMessageRow.extend({ nonce: z.string() }));
 
 /**
  * What became of a message to store: its row, and whether it is one stored
@@ -36,8 +37,8 @@ export type Stored = StoredMessageRow & { readonly repeated?: true };
  */
 export interface InCommitNotify {
   readonly channel: string;
-  /** One entry per message of the batch, undefined where it was not stored. */
-  readonly payloads: (stored: ReadonlyArray<Stored | undefined>) => readonly string[];
+  /** `stored` has one entry per message of `messages`, undefined where it was not stored. */
+  readonly payloads: (messages: readonly NewMessage[], stored: ReadonlyArray<Stored | undefined>) => readonly string[];
 }
 
 /** Advisory locks of the messages table's rooms: the first key of pg_advisory_xact_lock(int, int). */
@@ -50,32 +51,15 @@ function roomKey(room: string): number {
   return hash | 0;
 }
 
-/**
- * Holds each room of the batch until commit, so that within a room ids are
- * taken, and rows become visible, in one order on every node: a reader who has
- * seen id N of a room has seen every lower id of it, and catch-up by id is exact.
- * Keys are taken in ascending order, so two batches never wait on each other
- * crosswise.
- */
-async function lockRooms(tx: postgres.TransactionSql, batch: readonly NewMessage[]): Promise<void> {
-  const keys = [...new Set(batch.map((m) => roomKey(m.room)))].sort((a, b) => a - b);
-  await tx`SELECT pg_advisory_xact_lock(${ROOM_LOCKS}, k::int) FROM jsonb_array_elements_text(${JSON.stringify(keys)}::text::jsonb) AS t(k)`;
-}
-
-/** Takes `count` ids from the messages sequence, in increasing order. */
-async function reserveIds(tx: postgres.TransactionSql, count: number): Promise<number[]> {
-  const rows = await tx`SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM generate_series(1, ${count})`;
-  return ids.parse(rows).map((row) => row.id).sort((a, b) => a - b);
-}
-
 async function sendNotifications(
   tx: postgres.TransactionSql,
-  notify: InCommitNotify | undefined,
+  notify: InCommitNotify,
+  messages: readonly NewMessage[],
   stored: ReadonlyArray<Stored | undefined>,
 ): Promise<void> {
-  const payloads = notify === undefined ? [] : notify.payloads(stored);
+  const payloads = notify.payloads(messages, stored);
   if (payloads.length === 0) return;
-  await tx`SELECT pg_notify(${notify?.channel ?? ''}, p) FROM jsonb_array_elements_text(${JSON.stringify(payloads)}::text::jsonb) AS t(p)`;
+  await tx`SELECT pg_notify(${notify.channel}, p) FROM jsonb_array_elements_text(${JSON.stringify(payloads)}::text::jsonb) AS t(p)`;
 }
 
 /** The rows stored before under the batch's (user, nonce) pairs that the INSERT skipped, by `user nonce`. */
@@ -86,43 +70,58 @@ async function repeatsOf(sql: Queries, skipped: readonly NewMessage[]): Promise<
     SELECT m.id, m.room, m.user_id, m.body, m.inserted_at, m.nonce
     FROM jsonb_array_elements(${json}::text::jsonb) AS t(e)
     JOIN messages m ON m.user_id = (e->>0)::uuid AND m.nonce = e->>1`;
-  const found = z.array(storedMessageRow.extend({ nonce: z.string() })).parse(rows);
+  const found = repeatedRows.parse(rows);
   return new Map(found.map(({ nonce, ...row }) => [`${row.user_id} ${nonce}`, row]));
 }
 
 /**
- * Group commit: many messages, one statement, each with its reserved id. The
- * batch travels as one JSON parameter: postgres.js can mis-serialise text arrays
- * on a fresh connection, before it has fetched the array types. A message whose
- * user already stored one with its nonce is skipped by the unique index and
- * answered with that first one (its reserved id stays unused).
+ * Group commit: many messages, one statement, which is its own round trip. It
+ * takes the batch's rooms' locks (held until commit, so that within a room ids
+ * are taken, and rows become visible, in one order on every node: a reader who
+ * has seen id N of a room has seen every lower id of it), then the ids, in the
+ * batch's order, then inserts. Lock keys are taken in ascending order, so two
+ * batches never wait on each other crosswise. The batch travels as one JSON
+ * parameter: postgres.js can mis-serialise text arrays on a fresh connection,
+ * before it has fetched the array types. A message whose user already stored
+ * one with its nonce is skipped by the unique index and answered with that
+ * first one (the id it took stays unused).
  */
-async function insertBatch(sql: Queries, batch: readonly NewMessage[], reserved: readonly number[]): Promise<Stored[]> {
-  const json = JSON.stringify(batch.map((m, i) => [reserved[i], m.room, m.userId, m.body, m.author ?? null, m.nonce ?? null]));
-  // Only what the database decides comes back; the rest the caller already has.
+async function insertBatch(sql: Queries, batch: readonly NewMessage[]): Promise<Stored[]> {
+  const keys = JSON.stringify([...new Set(batch.map((m) => roomKey(m.room)))].sort((a, b) => a - b));
+  const json = JSON.stringify(batch.map((m) => [m.room, m.userId, m.body, m.author ?? null, m.nonce ?? null]));
+  // The ids' CTE reads the locks' (an aggregate, whole before its one row exists), so no id is taken before every lock is held.
   const rows = await sql`
-    INSERT INTO messages (id, room, user_id, body, author_token_hash, nonce) OVERRIDING SYSTEM VALUE
-    SELECT (e->>0)::bigint, e->>1, (e->>2)::uuid, e->>3, e->>4, e->>5
-    FROM jsonb_array_elements(${json}::text::jsonb) AS t(e)
-    ON CONFLICT (user_id, nonce) WHERE nonce IS NOT NULL DO NOTHING
-    RETURNING id, inserted_at`;
-  const stamped = new Map(z.array(insertedRow).parse(rows).map((row) => [row.id, row]));
-  const repeats = await repeatsOf(sql, batch.filter((_, i) => !stamped.has(reserved[i] ?? -1)));
+    WITH locks AS MATERIALIZED (
+      SELECT count(pg_advisory_xact_lock(${ROOM_LOCKS}, k::int)) AS held FROM jsonb_array_elements_text(${keys}::text::jsonb) AS t(k)
+    ), input AS MATERIALIZED (
+      SELECT e, n, nextval(pg_get_serial_sequence('messages', 'id')) AS id
+      FROM locks, jsonb_array_elements(${json}::text::jsonb) WITH ORDINALITY AS t(e, n)
+      ORDER BY n
+    ), stored AS (
+      INSERT INTO messages (id, room, user_id, body, author_token_hash, nonce) OVERRIDING SYSTEM VALUE
+      SELECT id, e->>0, (e->>1)::uuid, e->>2, e->>3, e->>4 FROM input ORDER BY n
+      ON CONFLICT (user_id, nonce) WHERE nonce IS NOT NULL DO NOTHING
+      RETURNING id, inserted_at
+    )
+    SELECT input.n, stored.id, stored.inserted_at FROM input LEFT JOIN stored USING (id) ORDER BY input.n`;
+  // Only what the database decides comes back; the rest the caller already has.
+  const stamped = batchRows.parse(rows);
+  const repeats = await repeatsOf(sql, batch.filter((_, i) => stamped[i]?.id === null));
   return batch.map((message, i) => {
-    const row = stamped.get(reserved[i] ?? -1);
-    if (row !== undefined) return { id: row.id, room: message.room, user_id: message.userId, body: message.body, inserted_at: row.inserted_at };
+    const row = stamped[i];
+    if (row === undefined || row.n !== i + 1) throw new Error(`batch insert answered ${String(row?.n)} for message ${String(i + 1)}`);
+    if (row.id !== null && row.inserted_at !== null) return { id: row.id, room: message.room, user_id: message.userId, body: message.body, inserted_at: row.inserted_at };
     const first = repeats.get(`${message.userId} ${message.nonce ?? ''}`);
-    if (first === undefined) throw new Error(`batch insert skipped the row of reserved id ${String(reserved[i])}, and no row has its nonce`);
+    if (first === undefined) throw new Error(`batch insert skipped message ${String(i + 1)}, and no row has its nonce`);
     return { ...first, repeated: true };
   });
 }
 
-/** One INSERT per message: the baseline for bench:repo, and how a failed batch finds its bad row. */
-export async function insertOne(sql: Queries, message: NewMessage, id?: number): Promise<Stored> {
+/** One INSERT per message, without locks: the baseline for bench:repo. */
+export async function insertOne(sql: Queries, message: NewMessage): Promise<Stored> {
   const [row] = await sql`
-    INSERT INTO messages (id, room, user_id, body, author_token_hash, nonce) OVERRIDING SYSTEM VALUE
-    VALUES (coalesce(${id ?? null}::bigint, nextval(pg_get_serial_sequence('messages', 'id'))),
-      ${message.room}, ${message.userId}, ${message.body}, ${message.author ?? null}, ${message.nonce ?? null})
+    INSERT INTO messages (room, user_id, body, author_token_hash, nonce)
+    VALUES (${message.room}, ${message.userId}, ${message.body}, ${message.author ?? null}, ${message.nonce ?? null})
     ON CONFLICT (user_id, nonce) WHERE nonce IS NOT NULL DO NOTHING
     RETURNING id, room, user_id, body, inserted_at`;
   if (row !== undefined) return storedMessageRow.parse(row);
@@ -133,12 +132,13 @@ export async function insertOne(sql: Queries, message: NewMessage, id?: number):
 
 /**
  * Writes one batch in one transaction; one result per message, in order.
- * `onLocked` is called once the batch holds its rooms and its ids (or has
- * failed): the Repo starts the next batch only then, so batches take ids, and
- * commit within a room, in the order they were made. A row the database
- * refuses fails the whole INSERT, so then, back at a savepoint and still under
- * the same locks, the rows are written one by one and only the bad one fails.
- * A lost database fails them all.
+ * Three round trips: BEGIN, the insert (which takes the locks and ids), then
+ * COMMIT, with the batch's NOTIFYs if any. `onLocked` is called once the batch
+ * holds its rooms and ids (or has ended): the Repo starts the next batch only
+ * then, so batches take ids, and commit within a room, in the order they were
+ * made. A row the database refuses fails the whole insert; the rows are then
+ * written one by one, each in a transaction of its own, before the next batch
+ * may start, and only the bad one fails. A lost database fails them all.
  */
 export async function writeBatch(
   sql: postgres.Sql,
@@ -146,38 +146,45 @@ export async function writeBatch(
   notify: InCommitNotify | undefined,
   onLocked: () => void,
 ): Promise<Array<Result<Stored, RepoError>>> {
+  let inserted = false;
   try {
-    return await sql.begin(async (tx) => {
-      // Sent together, in one round trip: the ids are taken once the locks are held, and the
-      // savepoint that a refused row rolls back to is set meanwhile.
-      const locking = Promise.all([lockRooms(tx, batch), reserveIds(tx, batch.length)]);
-      const inserted = tx.savepoint(async (savepoint) => insertBatch(savepoint, batch, (await locking)[1]));
-      // Read below; if the locks fail instead, the transaction fails with their error and this one is moot.
-      inserted.catch(() => undefined);
-      const [, reserved] = await locking;
-      onLocked();
-      let results: Array<Result<Stored, RepoError>>;
+    try {
+      const stored = await storeBatch(sql, batch, notify, () => {
+        inserted = true;
+        onLocked();
+      });
+      return stored.map((row) => ok(row));
+    } catch (error) {
+      const failure = classify(error);
+      // Past the insert (its commit failed), the next batch may have begun: no retry could keep the order.
+      if (failure.reason === 'db_unavailable' || batch.length === 1 || inserted) return batch.map(() => err(failure));
+    }
+    const results: Array<Result<Stored, RepoError>> = [];
+    for (const message of batch) {
       try {
-        results = (await inserted).map((row) => ok(row));
-      } catch (error) {
-        const failure = classify(error);
-        if (failure.reason === 'db_unavailable' || batch.length === 1) throw error;
-        results = [];
-        for (const [i, message] of batch.entries()) {
-          try {
-            results.push(ok(await tx.savepoint((savepoint) => insertOne(savepoint, message, reserved[i]))));
-          } catch (rowError) {
-            results.push(err(classify(rowError)));
-          }
-        }
+        const [row] = await storeBatch(sql, [message], notify, () => {});
+        results.push(row === undefined ? err({ reason: 'query_failed', detail: 'no row' }) : ok(row));
+      } catch (rowError) {
+        results.push(err(classify(rowError)));
       }
-      await sendNotifications(tx, notify, results.map((result) => (result.ok ? result.value : undefined)));
-      return results;
-    });
-  } catch (error) {
-    const failure = classify(error);
-    return batch.map(() => err(failure));
+    }
+    return results;
   } finally {
     onLocked();
   }
+}
+
+/** All or nothing; `onLocked` once stored (not yet committed). */
+async function storeBatch(sql: postgres.Sql, batch: readonly NewMessage[], notify: InCommitNotify | undefined, onLocked: () => void): Promise<Stored[]> {
+  let notified: Promise<unknown> = Promise.resolve();
+  const stored = await sql.begin(async (tx) => {
+    const rows = await insertBatch(tx, batch);
+    onLocked();
+    // Not awaited, so that COMMIT leaves with it; a failed NOTIFY turns that COMMIT into a rollback, told below.
+    if (notify !== undefined) notified = sendNotifications(tx, notify, batch, rows).then(() => undefined, (error: unknown) => error);
+    return rows;
+  });
+  const failed = await notified;
+  if (failed !== undefined) throw failed;
+  return stored;
 }

@@ -13,7 +13,7 @@ import {
 } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 import { classify, fromCallError, type RepoError } from './errors.js';
-import { freshRows, GroupCommit, type Batch, type Completion } from './group-commit.js';
+import { freshRows, GroupCommit, type Completion } from './group-commit.js';
 import { writeBatch, type InCommitNotify, type NewMessage, type Stored } from './message-batch.js';
 import { probeUntilUp } from './probe.js';
 import type { MessageRow, StoredMessageRow } from './rows.js';
@@ -160,10 +160,13 @@ function tell<T>(ctx: RepoCtx, fallback: T, sink: () => T): T {
 }
 
 /** NOTIFY payloads for the rows a batch stored, made inside its transaction (CLUSTER=1). */
-function inCommitNotify(state: State, batch: Batch<From>, ctx: RepoCtx): InCommitNotify | undefined {
+function inCommitNotify(state: State, ctx: RepoCtx): InCommitNotify | undefined {
   const inCommit = state.args.notifyInCommit;
   if (inCommit === undefined) return undefined;
-  return { channel: inCommit.channel, payloads: (stored) => tell(ctx, [], () => inCommit.payloads(freshRows(batch.items, stored))) };
+  return {
+    channel: inCommit.channel,
+    payloads: (messages, stored) => tell(ctx, [], () => inCommit.payloads(freshRows(messages.map((message) => ({ message })), stored))),
+  };
 }
 
 /**
@@ -178,7 +181,7 @@ function flush(state: State, ctx: RepoCtx): void {
     state.locked = new Promise<void>((resolve) => (locked = resolve));
     const timer = setTimeout(() => send(ctx.self, { type: 'batch_timeout', id: batch.id }), state.args.timeoutMs);
     previous
-      .then(() => writeBatch(state.sql, batch.items.map((item) => item.message), inCommitNotify(state, batch, ctx), locked))
+      .then(() => writeBatch(state.sql, batch.items.map((item) => item.message), inCommitNotify(state, ctx), locked))
       .catch((error: unknown) => batch.items.map(() => err(classify(error))))
       .then((results) => {
         locked();
