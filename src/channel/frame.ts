@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
+import { payloadSchema } from '../pubsub/broadcast.js';
 
 /** A channel payload. Phoenix only ever exchanges JSON objects (maps) on text frames (§2.1, §10.5). */
 export type Payload = Record<string, unknown>;
@@ -92,14 +93,8 @@ const UNKNOWN: FrameContext = { joinRef: null, ref: null, topic: null };
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
-const isPayload = (value: unknown): value is Payload =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 const refSchema = z.union([z.string(), z.null()]);
 const nameSchema = z.string().min(1);
-// z.custom rather than z.record: a record schema rebuilds the object key by key (slower, and an
-// own "__proto__" key from JSON.parse would become a prototype assignment on the copy).
-const payloadSchema = z.custom<Payload>(isPayload);
 
 /**
  * The V2 text frame. Phoenix ignores elements after the 5th, so `.rest` accepts them too; the

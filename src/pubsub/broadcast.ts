@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Pid } from '../../supervision/index.js';
 import { err, ok, type Result } from '../../supervision/result.js';
 
@@ -12,6 +13,14 @@ export interface SenderSocket {
 
 /** What a broadcast carries: a JSON object, as sockets and other nodes get it. */
 export type Payload = Record<string, unknown>;
+
+const isPayload = (value: unknown): value is Payload => typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * A payload as it arrives (a frame, a notification). z.custom rather than z.record: a record
+ * schema rebuilds the object key by key (slower, on every frame), and an own "__proto__" key
+ * from JSON.parse would become a prototype assignment on the copy.
+ */
+export const payloadSchema = z.custom<Payload>(isPayload);
 
 interface Unserializable {
   readonly reason: 'unserializable';

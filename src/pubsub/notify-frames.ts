@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../../supervision/result.js';
-import type { Payload } from './broadcast.js';
+import { payloadSchema, type Payload } from './broadcast.js';
 
 /**
  * Broadcasts as PostgreSQL NOTIFY payloads. A payload must stay under 8000
@@ -99,10 +99,7 @@ export function describeNotifyError(error: NotifyError): { readonly level: 'warn
   }
 }
 
-const isPayload = (value: unknown): value is Payload => typeof value === 'object' && value !== null && !Array.isArray(value);
-// z.custom, not z.record: a record rebuilds the payload key by key on every node for every
-// notification, and the copy would turn an own "__proto__" key into a prototype assignment.
-const body = z.object({ t: z.string().min(1).max(1_024), e: z.string().min(1).max(256), p: z.custom<Payload>(isPayload) });
+const body = z.object({ t: z.string().min(1).max(1_024), e: z.string().min(1).max(256), p: payloadSchema });
 const digits = (max: number) => z.string().regex(new RegExp(`^\\d{1,${max}}$`)).transform(Number);
 const header = z.tuple([z.enum(['b', 'c']), z.string().regex(/^[^|]{1,80}$/), digits(16), digits(6), digits(6)]);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

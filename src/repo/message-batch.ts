@@ -99,7 +99,7 @@ async function insertBatch(sql: Queries, batch: readonly NewMessage[]): Promise<
       ORDER BY n
     ), stored AS (
       INSERT INTO messages (id, room, user_id, body, author_token_hash, nonce) OVERRIDING SYSTEM VALUE
-      SELECT id, e->>0, (e->>1)::uuid, e->>2, e->>3, e->>4 FROM input ORDER BY n
+      SELECT id, e->>0, (e->>1)::uuid, e->>2, e->>3, e->>4 FROM input
       ON CONFLICT (user_id, nonce) WHERE nonce IS NOT NULL DO NOTHING
       RETURNING id, inserted_at
     )
